@@ -1,0 +1,197 @@
+"""The `hypermod` command line: runs, comparisons, data, sweeps, reports.
+
+    hypermod run rotation --dataset mnist --model hyper --depth 4 --epochs 10 --out runs/h4
+    hypermod compare rotation --dataset digits --epochs 5
+    hypermod data fetch mnist
+    hypermod sweep rotation-depth --quick --seeds 3 --out runs/depth
+    hypermod report runs/depth
+    hypermod reproduce --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypermod.data import DATASETS, DataError
+from hypermod.models import METHODS, ModelConfig
+from hypermod.runs import RotationRun, default_activation, run_rotation
+from hypermod.tasks import BINNINGS, INTERPOLATIONS, RotationConfig
+from hypermod.train import OPTIMIZERS, TrainConfig
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
+    p.add_argument("task", choices=["rotation"], help="the task (today: rotation prediction)")
+    p.add_argument("--dataset", choices=DATASETS, default="mnist",
+                   help="data set; digits is bundled with scikit-learn (default: mnist)")
+    if with_model:
+        p.add_argument("--model", choices=METHODS, default="hyper",
+                       help="hyper: g(x; f(I)); embedding: q([e(I), x]) (default: hyper)")
+    p.add_argument("--depth", type=int, default=4,
+                   help="hidden-to-hidden blocks in the encoder f or e (default: 4)")
+    p.add_argument("--activation", default=None,
+                   help="activation of g and q (default: elu for cifar10, relu otherwise)")
+    p.add_argument("--embedding-dim", type=_positive_int, default=None,
+                   help="E for the embedding method (default: 10 * d_x + 10)")
+    p.add_argument("--epochs", type=_positive_int, default=10, help="epochs (default: 10)")
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                   help="optimizer (default: plain sgd, as the reference)")
+    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
+    p.add_argument("--batch-size", type=_positive_int, default=64, help="(default: 64)")
+    p.add_argument("--test-batch-size", type=_positive_int, default=1000, help="(default: 1000)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seeds initialization, data order and angles (default: 1)")
+    p.add_argument("--binning", choices=BINNINGS, default="reference",
+                   help="reference: nearest of 0..330 without wrap-around; circular wraps "
+                        "(default: reference)")
+    p.add_argument("--interpolation", choices=INTERPOLATIONS, default="nearest",
+                   help="rotation sampling (default: nearest, as PIL in the reference)")
+    p.add_argument("--test-seed", type=int, default=0,
+                   help="seed of the fixed test-set angles (default: 0)")
+    p.add_argument("--limit-train", type=_positive_int, default=None,
+                   help="use only the first N training images (quick runs)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="look for data sets here first (then $HYPERMOD_DATA, the user cache, "
+                        "system locations)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write result.json and metrics.jsonl into this directory")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _rotation_run(args: argparse.Namespace, method: str) -> RotationRun:
+    return RotationRun(
+        dataset=args.dataset,
+        model=ModelConfig(
+            method=method,
+            depth=args.depth,
+            activation=args.activation or default_activation(args.dataset),
+            embedding_dim=args.embedding_dim,
+        ),
+        train=TrainConfig(
+            epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+            test_batch_size=args.test_batch_size, optimizer=args.optimizer,
+            momentum=args.momentum, seed=args.seed,
+        ),
+        task=RotationConfig(
+            binning=args.binning, interpolation=args.interpolation, test_seed=args.test_seed
+        ),
+        limit_train=args.limit_train,
+        device=args.device,
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    run = _rotation_run(args, args.model)
+    result = run_rotation(run, args.out, data_dir=args.data_dir, progress=not args.no_progress)
+    final, counts = result["final"], result["param_counts"]
+    print(f"{args.model} on {args.dataset}: test error {final['test_error']:.4f}, "
+          f"test loss {final['test_loss']:.4f}, parameters {counts}")
+    if args.out is not None:
+        print(f"result: {args.out / 'result.json'}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from hypermod.data import load_dataset
+
+    data = load_dataset(args.dataset, args.data_dir)
+    results = {}
+    for method in METHODS:
+        run = _rotation_run(args, method)
+        out = args.out / method if args.out is not None else None
+        results[method] = run_rotation(run, out, data=data, progress=not args.no_progress)
+    print(f"\nrotation prediction on {args.dataset}, depth {args.depth}, {args.epochs} epochs, "
+          f"seed {args.seed}")
+    print(f"{'method':<10} {'test error':>10} {'test loss':>10} {'trainable':>11}")
+    for method, result in results.items():
+        final = result["final"]
+        print(f"{method:<10} {final['test_error']:>10.4f} {final['test_loss']:>10.4f} "
+              f"{result['param_counts']['trainable']:>11,}")
+    return 0
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from hypermod.data import fetch_dataset, find_dataset
+
+    if args.data_command == "fetch":
+        path = fetch_dataset(args.name, args.data_dir, mirror=args.mirror,
+                             progress=not args.no_progress)
+        print(f"{args.name}: ready in {path}")
+        return 0
+    for name in DATASETS:
+        if name == "digits":
+            print(f"{name:<14} bundled with scikit-learn")
+            continue
+        try:
+            print(f"{name:<14} {find_dataset(name, args.data_dir)}")
+        except DataError:
+            print(f"{name:<14} not found (hypermod data fetch {name})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `hypermod` command."""
+    parser = argparse.ArgumentParser(
+        prog="hypermod",
+        description="Hypernetworks versus embedding methods (Galanti and Wolf, NeurIPS 2020): "
+                    "train, compare, sweep and report.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="train one model and write its result file",
+                       description="Train one model on a task and write DIR/result.json.")
+    _add_rotation_flags(p, with_model=True)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("compare", help="train both methods with the same settings",
+                       description="Train the hypernetwork and the embedding method with the "
+                                   "same settings and print their test errors side by side.")
+    _add_rotation_flags(p, with_model=False)
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("data", help="find or download data sets",
+                       description="Show where data sets are found, or download one.")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_sub.add_parser("fetch", help="download a data set and verify its checksums")
+    fetch.add_argument("name", choices=[d for d in DATASETS if d != "digits"])
+    fetch.add_argument("--data-dir", type=Path, default=None,
+                       help="download under this directory (default: $HYPERMOD_DATA or the "
+                            "user cache)")
+    fetch.add_argument("--mirror", default=None,
+                       help="base URL to download from (default: $HYPERMOD_MIRROR_<NAME> or "
+                            "the canonical mirror)")
+    fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    where = data_sub.add_parser("list", help="show where each data set is found")
+    where.add_argument("--data-dir", type=Path, default=None, help="look here first")
+    p.set_defaults(func=_cmd_data)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hypermod` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataError, ValueError) as err:
+        print(f"hypermod: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hypermod: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Both conditioning methods behind one call, `model(x, I) -> outputs`."""
+
+from hypermod.models.activations import activation, activation_module
+from hypermod.models.embedding import EmbeddingNetwork
+from hypermod.models.encoder import count_trainable, mlp_encoder
+from hypermod.models.hyper import HyperNetwork
+from hypermod.models.presets import (
+    DEFAULT_ACTIVATION,
+    METHODS,
+    ModelConfig,
+    build_model,
+    reference_embedding_dim,
+)
+from hypermod.models.primary import (
+    MLPPrimary,
+    MLPSpec,
+    ModulePrimary,
+    num_generated,
+    split_params,
+)
+from hypermod.models.shallow import conv_teacher, shallow_mlp
+
+__all__ = [
+    "DEFAULT_ACTIVATION",
+    "METHODS",
+    "EmbeddingNetwork",
+    "HyperNetwork",
+    "MLPPrimary",
+    "MLPSpec",
+    "ModelConfig",
+    "ModulePrimary",
+    "activation",
+    "activation_module",
+    "build_model",
+    "conv_teacher",
+    "count_trainable",
+    "mlp_encoder",
+    "num_generated",
+    "reference_embedding_dim",
+    "shallow_mlp",
+    "split_params",
+]

@@ -1,0 +1,80 @@
+"""Plain image classification, batched on the device; cross-entropy or MSE to one-hot.
+
+The reference's assumption-2 check trains with MSE to one-hot labels and normalizes
+every data set with MNIST's mean and std; both are the defaults here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from hypermod.data import ImageDataset
+
+LOSSES = ("mse_onehot", "cross_entropy")
+
+
+class ClassificationTask:
+    """Batches of ((x,), label) with x the normalized, flattened image (B, C*H*W).
+
+    Args:
+        data: the image data set (uint8, moved to `device` once).
+        loss: "mse_onehot" (the reference's) or "cross_entropy".
+        device: where batches are built.
+        limit_train: keep only the first N training images.
+        mean, std: normalization of pixels in [0, 1].
+    """
+
+    def __init__(
+        self,
+        data: ImageDataset,
+        loss: str = "mse_onehot",
+        device: torch.device | str = "cpu",
+        limit_train: int | None = None,
+        mean: float = 0.1307,
+        std: float = 0.3081,
+    ):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES}")
+        data = data.subset(n_train=limit_train) if limit_train else data
+        self.device = torch.device(device)
+        self.loss_name, self.mean, self.std = loss, mean, std
+        self.num_classes = data.num_classes
+        self.input_dim = data.input_dim
+        self.train_images = torch.from_numpy(data.train_images).to(self.device)
+        self.train_labels = torch.from_numpy(data.train_labels).to(self.device)
+        self.test_images = torch.from_numpy(data.test_images).to(self.device)
+        self.test_labels = torch.from_numpy(data.test_labels).to(self.device)
+
+    @property
+    def num_train(self) -> int:
+        return self.train_images.shape[0]
+
+    def inputs(self, images: Tensor) -> Tensor:
+        """uint8 (B, C, H, W) -> normalized float (B, C*H*W)."""
+        return ((images.float() / 255 - self.mean) / self.std).flatten(1)
+
+    def train_batch(
+        self, index: Tensor, generator: torch.Generator
+    ) -> tuple[tuple[Tensor], Tensor]:
+        """The training images and labels at `index` (no randomness beyond the order)."""
+        return (self.inputs(self.train_images[index]),), self.train_labels[index]
+
+    def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor], Tensor]]:
+        """The test set in order."""
+        for start in range(0, self.test_images.shape[0], batch_size):
+            end = start + batch_size
+            yield (self.inputs(self.test_images[start:end]),), self.test_labels[start:end]
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """MSE to one-hot (mean over samples and classes) or cross-entropy."""
+        if self.loss_name == "cross_entropy":
+            return F.cross_entropy(output, target)
+        return F.mse_loss(output, F.one_hot(target, self.num_classes).to(output.dtype))
+
+    def errors(self, output: Tensor, target: Tensor) -> Tensor:
+        """Number of wrong predictions."""
+        return (output.argmax(dim=1) != target).sum()
