@@ -1,0 +1,163 @@
+"""Read the python-pickle batches of CIFAR-10 without letting them run code.
+
+The official archive holds `data_batch_1`..`data_batch_5` and `test_batch`, each a pickled
+dict whose b"data" is an (N, 3072) uint8 array (R plane, G plane, B plane of 32 x 32) and
+whose b"labels" is a list of N ints. Unpickling is arbitrary code execution, so batches go
+through an unpickler that resolves only the globals a numpy array pickle needs.
+"""
+
+from __future__ import annotations
+
+import _codecs
+import importlib
+import os
+import pickle
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from hypermod.data.errors import CorruptDataError, DataError, UnsafePickleError
+
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+NUM_CLASSES = 10
+IMAGE_SHAPE = (3, 32, 32)  # (C, H, W)
+_ROW = 3 * 32 * 32
+
+
+@cache
+def _allowed_globals() -> dict[tuple[str, str], Callable]:
+    """Map each "module", "name" pair a numpy array pickle may name to the object it means.
+
+    Both spellings of numpy's core package are accepted (pickles written under numpy 1 say
+    numpy.core, under numpy 2 numpy._core) but resolved here, directly, so that loading an
+    old pickle never touches numpy 2's deprecated `numpy.core` alias.
+    """
+    try:
+        multiarray = importlib.import_module("numpy._core.multiarray")
+        numeric = importlib.import_module("numpy._core.numeric")
+    except ImportError:  # numpy 1.x without the numpy._core alias
+        multiarray = importlib.import_module("numpy.core.multiarray")
+        numeric = importlib.import_module("numpy.core.numeric")
+    allowed: dict[tuple[str, str], Callable] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        # Protocol-2 pickles written by Python 3 store bytes as _codecs.encode(str, "latin1").
+        ("_codecs", "encode"): _codecs.encode,
+    }
+    for core in ("numpy.core", "numpy._core"):
+        allowed[(f"{core}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        allowed[(f"{core}.numeric", "_frombuffer")] = numeric._frombuffer
+    return allowed
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that refuses every global outside `_allowed_globals`."""
+
+    def __init__(self, file, path: Path):
+        # encoding="bytes": the official batches are Python 2 pickles with str keys and data.
+        super().__init__(file, encoding="bytes")
+        self._path = path
+
+    def find_class(self, module: str, name: str):
+        allowed = _allowed_globals().get((module, name))
+        if allowed is None:
+            raise UnsafePickleError(
+                f"{self._path}: refusing to unpickle global {module}.{name}; a CIFAR batch "
+                "needs only numpy array reconstruction"
+            )
+        return allowed
+
+
+def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read one CIFAR-10 batch file.
+
+    Args:
+        path: a pickled batch (`data_batch_1`, `test_batch`, ...).
+
+    Returns:
+        images: (N, 3, 32, 32) uint8, channel-major as stored.
+        labels: (N,) int64 in 0..9.
+
+    Raises:
+        UnsafePickleError: the pickle names a global outside the allow-list; nothing ran.
+        CorruptDataError: the file is not a pickle, or its dict lacks a (N, 3072) uint8
+            b"data" array and N labels in 0..9.
+    """
+    path = Path(path)
+    with path.open("rb") as file:
+        try:
+            batch = _RestrictedUnpickler(file, path).load()
+        except DataError:
+            raise
+        except Exception as err:  # a malformed pickle can fail in many ways; all mean corrupt
+            raise CorruptDataError(f"{path}: not a readable pickle ({err!r})") from err
+
+    if not isinstance(batch, dict):
+        raise CorruptDataError(f"{path}: expected a pickled dict, found {type(batch).__name__}")
+    data = _field(batch, "data", path)
+    if not (
+        isinstance(data, np.ndarray)
+        and data.dtype == np.uint8
+        and data.ndim == 2
+        and data.shape[1] == _ROW
+    ):
+        raise CorruptDataError(
+            f"{path}: 'data' must be an (N, {_ROW}) uint8 array, found {_describe(data)}"
+        )
+    count = data.shape[0]
+
+    try:
+        labels = np.asarray(_field(batch, "labels", path))
+    except CorruptDataError:
+        raise
+    except Exception as err:  # ragged or exotic label containers
+        raise CorruptDataError(f"{path}: 'labels' is not an array of ints ({err!r})") from err
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise CorruptDataError(f"{path}: 'labels' must be N integers, found {_describe(labels)}")
+    if labels.shape[0] != count:
+        raise CorruptDataError(f"{path}: {labels.shape[0]} labels for {count} images")
+    if count and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise CorruptDataError(
+            f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {labels.min()}..{labels.max()}"
+        )
+    # Arrays rebuilt from bytes may be read-only; torch.from_numpy warns on those.
+    images = np.require(data.reshape(count, *IMAGE_SHAPE), requirements=("C", "W"))
+    return images, labels.astype(np.int64)
+
+
+def read_cifar_dir(
+    directory: str | os.PathLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read the five training batches and the test batch of one CIFAR-10 directory.
+
+    Args:
+        directory: holds `data_batch_1`..`data_batch_5` and `test_batch`.
+
+    Returns:
+        train images (50000, 3, 32, 32) uint8, train labels (50000,) int64, and the same
+        for the test batch (10000 images) for the official data.
+    """
+    directory = Path(directory)
+    parts = [read_cifar_batch(directory / name) for name in TRAIN_BATCHES]
+    train_images = np.concatenate([images for images, _ in parts])
+    train_labels = np.concatenate([labels for _, labels in parts])
+    test_images, test_labels = read_cifar_batch(directory / TEST_BATCH)
+    return train_images, train_labels, test_images, test_labels
+
+
+def _field(batch: dict, key: str, path: Path):
+    """Look up `key` as bytes (Python 2 pickles) or str (Python 3 pickles)."""
+    for candidate in (key.encode(), key):
+        if candidate in batch:
+            return batch[candidate]
+    raise CorruptDataError(f"{path}: missing key '{key}' (keys: {sorted(map(repr, batch))})")
+
+
+def _describe(value) -> str:
+    """A short shape-and-type description of whatever a malformed batch holds."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    return type(value).__name__
