@@ -140,6 +140,91 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment_settings(args: argparse.Namespace, experiment):
+    from hypermod.experiments import settings_for
+    from hypermod.sweep import override
+
+    config = settings_for(experiment, full=args.full, seeds=args.seeds,
+                          datasets=tuple(args.dataset) if args.dataset else None)
+    return override(config, args.set or [])
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from hypermod.experiments import get_experiment
+    from hypermod.sweep import SweepContext, run_sweep
+
+    experiment = get_experiment(args.experiment)
+    config = _experiment_settings(args, experiment)
+    print(f"{experiment.name} ({'full' if args.full else 'quick'} settings): {config}")
+    context = SweepContext(args.device, args.data_dir, progress=not args.no_progress)
+    counts = run_sweep(experiment, config, args.out, context)
+    print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
+          f"finished; results in {args.out / experiment.name}")
+    print(f"next: hypermod report {args.out}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from hypermod.experiments.report import build_report
+
+    print(f"report: {build_report(args.directory)}")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    import time
+
+    from hypermod.experiments import EXPERIMENTS, available_datasets, settings_for
+    from hypermod.experiments.report import build_report
+    from hypermod.sweep import SweepContext, run_sweep
+
+    start = time.perf_counter()
+    out = args.out or Path("runs") / f"reproduce-{'full' if args.full else 'quick'}"
+    context = SweepContext(args.device, args.data_dir, progress=not args.no_progress)
+    for experiment in EXPERIMENTS.values():
+        if args.dataset:
+            wanted = set(experiment.quick.datasets) | set(experiment.full.datasets)
+            datasets = tuple(d for d in args.dataset if d in wanted)
+        else:
+            datasets = available_datasets(experiment, args.data_dir)
+        if not datasets:
+            print(f"{experiment.name}: skipped, none of its data sets was asked for or found")
+            continue
+        config = settings_for(experiment, full=args.full, datasets=datasets, seeds=args.seeds)
+        run_sweep(experiment, config, out, context)
+    report = build_report(out)
+    minutes = (time.perf_counter() - start) / 60
+    print(f"\ndone in {minutes:.1f} min; report: {report}")
+    return 0
+
+
+def _cmd_experiments(args: argparse.Namespace) -> int:
+    from hypermod.experiments import EXPERIMENTS
+
+    for experiment in EXPERIMENTS.values():
+        print(f"{experiment.name}: {experiment.description}")
+        print(f"  quick: {experiment.quick}")
+        print(f"  full:  {experiment.full}")
+    return 0
+
+
+def _add_sweep_flags(p: argparse.ArgumentParser, default_out: Path | None) -> None:
+    speed = p.add_mutually_exclusive_group()
+    speed.add_argument("--quick", action="store_true",
+                       help="small settings that finish in about a minute per experiment on "
+                            "2 CPU cores (the default)")
+    speed.add_argument("--full", action="store_true", help="the paper's settings")
+    p.add_argument("--seeds", type=_positive_int, default=None,
+                   help="repetitions per configuration (default: the settings' own)")
+    p.add_argument("--dataset", action="append", default=None, metavar="NAME",
+                   help="run on this data set (repeatable; default: the settings' own)")
+    p.add_argument("--out", type=Path, default=default_out,
+                   help=f"output directory (default: {default_out or 'runs/reproduce-MODE'})")
+    p.add_argument("--data-dir", type=Path, default=None, help="look for data sets here first")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `hypermod` command."""
     parser = argparse.ArgumentParser(
@@ -175,6 +260,36 @@ def build_parser() -> argparse.ArgumentParser:
     where = data_sub.add_parser("list", help="show where each data set is found")
     where.add_argument("--data-dir", type=Path, default=None, help="look here first")
     p.set_defaults(func=_cmd_data)
+
+    p = sub.add_parser("sweep", help="run one experiment over its grid and seeds, resumably",
+                       description="Run every (configuration, seed) of an experiment, one result "
+                                   "file each under OUT/EXPERIMENT/runs/. Rerunning skips the "
+                                   "finished runs, so an interrupted sweep loses at most the "
+                                   "runs in flight.")
+    p.add_argument("experiment", help="experiment name (see `hypermod experiments`)")
+    _add_sweep_flags(p, Path("runs"))
+    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                   help="override a setting by name, e.g. --set epochs=3 --set depths=2,4 "
+                        "(repeatable; unknown keys are refused)")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("report", help="rebuild figures and report.md from result files",
+                       description="Read every finished result file under DIRECTORY and write "
+                                   "DIRECTORY/report.md with one figure per experiment under "
+                                   "DIRECTORY/figures/.")
+    p.add_argument("directory", type=Path, help="a sweep or reproduce output directory")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("reproduce", help="run every experiment of the paper, then the report",
+                       description="Run every registered experiment on the data sets found "
+                                   "here (digits and uniform noise always; MNIST, "
+                                   "Fashion-MNIST, CIFAR-10 where found), then build the "
+                                   "report. Resumable like sweep.")
+    _add_sweep_flags(p, None)
+    p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("experiments", help="list the registered experiments and settings")
+    p.set_defaults(func=_cmd_experiments)
 
     return parser
 

@@ -26,7 +26,7 @@ class RotationRun:
         model: architecture (method, encoder depth, ...).
         train: optimization (epochs, lr, seed, ...).
         task: rotation settings (bins, binning, interpolation, test angles).
-        limit_train: use only the first N training images.
+        limit_train, limit_test: use only the first N training / test images.
         device: "auto", "cpu" or "cuda[:N]".
     """
 
@@ -35,6 +35,7 @@ class RotationRun:
     train: TrainConfig = field(default_factory=TrainConfig)
     task: RotationConfig = field(default_factory=RotationConfig)
     limit_train: int | None = None
+    limit_test: int | None = None
     device: str = "auto"
 
 
@@ -64,7 +65,7 @@ def run_rotation(
         data = load_dataset(run.dataset, data_dir)
     elif data.name != run.dataset:
         raise ValueError(f"run asks for data set {run.dataset!r} but got {data.name!r}")
-    task = RotationTask(data, run.task, device, run.limit_train)
+    task = RotationTask(data, run.task, device, run.limit_train, run.limit_test)
     torch.manual_seed(run.train.seed)
     model = build_model(run.model, task.input_dim, task.input_dim, task.num_outputs).to(device)
 

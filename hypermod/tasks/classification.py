@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypermod.data import ImageDataset
+from hypermod.tasks.limits import limited
 
 LOSSES = ("mse_onehot", "cross_entropy")
 
@@ -24,7 +25,7 @@ class ClassificationTask:
         data: the image data set (uint8, moved to `device` once).
         loss: "mse_onehot" (the reference's) or "cross_entropy".
         device: where batches are built.
-        limit_train: keep only the first N training images.
+        limit_train, limit_test: keep only the first N training / test images.
         mean, std: normalization of pixels in [0, 1].
     """
 
@@ -34,12 +35,13 @@ class ClassificationTask:
         loss: str = "mse_onehot",
         device: torch.device | str = "cpu",
         limit_train: int | None = None,
+        limit_test: int | None = None,
         mean: float = 0.1307,
         std: float = 0.3081,
     ):
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES}")
-        data = data.subset(n_train=limit_train) if limit_train else data
+        data = limited(data, limit_train, limit_test)
         self.device = torch.device(device)
         self.loss_name, self.mean, self.std = loss, mean, std
         self.num_classes = data.num_classes

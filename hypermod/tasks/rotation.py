@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypermod.data import ImageDataset
+from hypermod.tasks.limits import limited
 
 BINNINGS = ("reference", "circular")
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -119,7 +120,7 @@ class RotationTask:
         data: the image data set (uint8, kept in memory).
         config: task settings.
         device: where the images live and batches are built.
-        limit_train: keep only the first N training images (quick runs).
+        limit_train, limit_test: keep only the first N training / test images.
     """
 
     def __init__(
@@ -128,10 +129,11 @@ class RotationTask:
         config: RotationConfig | None = None,
         device: torch.device | str = "cpu",
         limit_train: int | None = None,
+        limit_test: int | None = None,
     ):
         self.config = config or RotationConfig()
         self.device = torch.device(device)
-        data = data.subset(n_train=limit_train) if limit_train else data
+        data = limited(data, limit_train, limit_test)
         self.name = data.name
         self.train_images = torch.from_numpy(data.train_images).to(self.device)
         self.test_images = torch.from_numpy(data.test_images).to(self.device)

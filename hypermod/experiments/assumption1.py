@@ -1,0 +1,203 @@
+"""assumption1: do two students of one teacher converge to the same function?
+
+The paper's Assumption 1 says the best approximator in a class is essentially unique.
+The reference checks it with a fixed random teacher (Conv(20, 10x10, stride 2), ReLU,
+Conv(40, 10x10, stride 2), ReLU, Linear to 10) and two one-hidden-layer ReLU students of
+width 100 whose weight rows start with unit norm, both fit to the teacher by MSE with
+SGD (lr 0.01, momentum 0.5) on the same batches. Per epoch it measures, on held-out
+inputs, the mean squared distance between the students and between a student and the
+teacher. If the best approximator is unique, the first distance shrinks well below the
+second. Inputs are MNIST or CIFAR-10 images (normalized as the reference does) or
+uniform noise in [-1, 1]^(1x28x28), fresh for every batch as in the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from hypermod import plotting
+from hypermod.aggregate import final_rows, group_stats
+from hypermod.models import conv_teacher, shallow_mlp
+from hypermod.reporting import Section, markdown_table, pm
+from hypermod.sweep import Experiment, SweepContext, Unit, unit
+from hypermod.tasks.limits import limited
+from hypermod.train import resolve_device
+
+NAME = "assumption1"
+NOISE_SHAPE = (1, 28, 28)
+MEAN, STD = 0.1307, 0.3081
+
+
+@dataclass(frozen=True)
+class Assumption1Config:
+    """Settings of assumption1; the defaults are the reference's.
+
+    Attributes:
+        datasets: "mnist", "cifar10" and/or "uniform" (noise needs no data set).
+        width: hidden units of each student.
+        epochs, lr, momentum, batch_size, test_batch_size: SGD as in the reference.
+        noise_size: uniform-noise samples per epoch, and in the held-out set.
+        limit_train, limit_test: use only the first N images of a data set.
+        seeds: repetitions (teacher, students and data order all follow the seed).
+    """
+
+    datasets: tuple[str, ...] = ("mnist", "uniform", "cifar10")
+    width: int = 100
+    epochs: int = 100
+    lr: float = 0.01
+    momentum: float = 0.5
+    batch_size: int = 64
+    test_batch_size: int = 1000
+    noise_size: int = 10_000
+    limit_train: int | None = None
+    limit_test: int | None = None
+    seeds: int = 5
+
+
+FULL = Assumption1Config()
+QUICK = Assumption1Config(datasets=("uniform",), epochs=6, noise_size=2_000,
+                          limit_train=2_000, limit_test=1_000, seeds=2)
+
+
+class _Inputs:
+    """Training batches and a held-out set of teacher inputs, on the device."""
+
+    def __init__(self, name: str, config: Assumption1Config, ctx: SweepContext, seed: int,
+                 device: torch.device):
+        self.name, self.config, self.device = name, config, device
+        if name == "uniform":
+            self.shape = NOISE_SHAPE
+            held_out = torch.Generator().manual_seed(10_000_019 + seed)
+            self.test = torch.rand(config.noise_size, *NOISE_SHAPE, generator=held_out)
+            self.test = (self.test * 2 - 1).to(device)
+            self.train = None
+            return
+        data = limited(ctx.dataset(name), config.limit_train, config.limit_test)
+        if min(data.image_shape[1:]) < 28:
+            raise ValueError(f"assumption1's teacher needs images of at least 28x28; {name} "
+                             f"has {data.image_shape[1]}x{data.image_shape[2]}")
+        self.shape = data.image_shape
+        self.train = torch.from_numpy(data.train_images).to(device)
+        self.test = self._normalize(torch.from_numpy(data.test_images).to(device))
+
+    @staticmethod
+    def _normalize(images: Tensor) -> Tensor:
+        return (images.float() / 255 - MEAN) / STD
+
+    def batches(self, generator: torch.Generator) -> Iterator[Tensor]:
+        """One epoch of (B, C, H, W) training inputs."""
+        bs = self.config.batch_size
+        if self.train is None:
+            for start in range(0, self.config.noise_size, bs):
+                n = min(bs, self.config.noise_size - start)
+                yield torch.rand(n, *self.shape, generator=generator, device=self.device) * 2 - 1
+            return
+        order = torch.randperm(self.train.shape[0], generator=generator, device=self.device)
+        for start in range(0, order.shape[0], bs):
+            yield self._normalize(self.train[order[start : start + bs]])
+
+
+@torch.no_grad()
+def _distances(teacher, students, test: Tensor, batch_size: int) -> dict[str, float]:
+    sums = torch.zeros(3, device=test.device)
+    for start in range(0, test.shape[0], batch_size):
+        x = test[start : start + batch_size]
+        t = teacher(x)
+        a, b = (s(x.flatten(1)) for s in students)
+        n = x.shape[0]
+        sums += torch.stack([F.mse_loss(a, b), F.mse_loss(a, t), F.mse_loss(b, t)]) * n
+    students_gap, teacher_gap, teacher_gap_2 = (sums / test.shape[0]).tolist()
+    return {"dist_students": students_gap, "dist_teacher": teacher_gap,
+            "dist_teacher_2": teacher_gap_2}
+
+
+def run(config: Assumption1Config, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
+    """Fit two students to one random teacher; one row per epoch (epoch 0: at init)."""
+    name = dict(item.point)["dataset"]
+    device = resolve_device(ctx.device)
+    inputs = _Inputs(name, config, ctx, item.seed, device)
+    torch.manual_seed(item.seed)
+    channels, size = inputs.shape[0], inputs.shape[1]
+    teacher = conv_teacher(channels, size).to(device).eval()
+    d = channels * size * inputs.shape[2]
+    students = [shallow_mlp(d, config.width, 10, "relu", normalize_rows=True).to(device)
+                for _ in range(2)]
+    opts = [torch.optim.SGD(s.parameters(), lr=config.lr, momentum=config.momentum)
+            for s in students]
+    generator = torch.Generator(device=device).manual_seed(item.seed)
+    rows = [{**item.as_dict(), "epoch": 0,
+             **_distances(teacher, students, inputs.test, config.test_batch_size)}]
+    for epoch in range(1, config.epochs + 1):
+        for x in inputs.batches(generator):
+            with torch.no_grad():
+                target = teacher(x)
+            for student, opt in zip(students, opts):
+                loss = F.mse_loss(student(x.flatten(1)), target)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        rows.append({**item.as_dict(), "epoch": epoch,
+                     **_distances(teacher, students, inputs.test, config.test_batch_size)})
+    return rows
+
+
+def report(records: list[dict[str, Any]], outdir: Path) -> Section:
+    """Both distances against epoch per input distribution; the final ratio per input."""
+    rows = [row for r in records for row in r["rows"]]
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    fig, axes = plotting.panels(len(datasets), "Assumption 1: two students of one teacher")
+    for ax, name in zip(axes, datasets):
+        mine = [r for r in rows if r["dataset"] == name]
+        for key, label in (("dist_students", "student 1 vs student 2"),
+                           ("dist_teacher", "student 1 vs teacher")):
+            plotting.band(ax, group_stats(mine, ("epoch",), key), "epoch", label, marker="")
+        ax.set(title=name, xlabel="epoch", yscale="log",
+               ylabel="mean squared distance on held-out inputs")
+        ax.legend(fontsize=8)
+    figure = plotting.save(fig, outdir / "figures" / f"{NAME}.png")
+
+    finals = final_rows(records)
+    table_rows, claims = [], []
+    for name in datasets:
+        mine = [r for r in finals if r["dataset"] == name]
+        gap = group_stats(mine, ("dataset",), "dist_students")[0]
+        tgap = group_stats(mine, ("dataset",), "dist_teacher")[0]
+        ratio = gap["mean"] / tgap["mean"] if tgap["mean"] else float("inf")
+        table_rows.append({"dataset": name, "epoch": mine[0]["epoch"], "students": pm(gap, 5),
+                           "teacher": pm(tgap, 5), "ratio": ratio})
+        verdict = "held" if ratio < 0.5 else "did not hold"
+        claims.append(f"on {name} it **{verdict}**: after {mine[0]['epoch']} epochs the "
+                      f"students are {gap['mean']:.5f} apart and {tgap['mean']:.5f} from the "
+                      f"teacher (ratio {ratio:.3f})")
+    table = markdown_table(table_rows, [
+        ("dataset", "inputs"), ("epoch", "epochs"), ("students", "student vs student"),
+        ("teacher", "student vs teacher"), ("ratio", "ratio"),
+    ])
+    return Section(
+        title="Assumption 1: the best approximator is essentially unique",
+        claim="Paper: two students fit to the same teacher end up much closer to each other "
+              "than to the teacher (we call it held when the final distance between them is "
+              "below half their distance to the teacher). Here " + "; ".join(claims) + ".",
+        figures=[str(figure.relative_to(outdir))],
+        tables=[table],
+    )
+
+
+EXPERIMENT = Experiment(
+    name=NAME,
+    description="two normalized-init students of one random conv teacher: distance between "
+                "them and to the teacher, per epoch",
+    full=FULL,
+    quick=QUICK,
+    units=lambda c: [unit(s, dataset=d) for s in range(1, c.seeds + 1) for d in c.datasets],
+    run=run,
+    grid_fields=("datasets", "seeds"),
+    report=report,
+)

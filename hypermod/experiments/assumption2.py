@@ -1,0 +1,138 @@
+"""assumption2: does the approximation error keep falling as the network grows?
+
+The paper's Assumption 2 says the best error of a class keeps falling with its size.
+The reference checks it with one-hidden-layer ELU networks of width 1..29 trained by MSE
+to one-hot labels with Adadelta (lr 1.0), batch 64, on Fashion-MNIST, MNIST and
+CIFAR-10, every set normalized with MNIST's mean and std; it reports the test MSE. We
+report the test classification error and the test MSE (mean over samples and the ten
+outputs; the reference's figure is ten times that: a sum over outputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hypermod import plotting
+from hypermod.aggregate import final_rows, group_stats, spearman
+from hypermod.models import count_trainable, shallow_mlp
+from hypermod.reporting import Section, markdown_table, pm
+from hypermod.sweep import Experiment, SweepContext, Unit, unit
+from hypermod.tasks import ClassificationTask
+from hypermod.train import TrainConfig, fit, resolve_device
+
+NAME = "assumption2"
+
+
+@dataclass(frozen=True)
+class Assumption2Config:
+    """Settings of assumption2; the defaults are the reference's.
+
+    Attributes:
+        datasets: data sets to run on.
+        widths: hidden widths of the one-hidden-layer ELU network.
+        epochs, lr, batch_size: Adadelta, as in the reference (its README runs 5 epochs).
+        limit_train, limit_test: use only the first N images.
+        seeds: repetitions per (data set, width).
+    """
+
+    datasets: tuple[str, ...] = ("fashion-mnist", "mnist", "cifar10")
+    widths: tuple[int, ...] = tuple(range(1, 30))
+    epochs: int = 5
+    lr: float = 1.0
+    batch_size: int = 64
+    limit_train: int | None = None
+    limit_test: int | None = None
+    seeds: int = 5
+
+
+FULL = Assumption2Config()
+QUICK = Assumption2Config(datasets=("digits",), widths=(1, 2, 4, 8, 16, 29), epochs=5,
+                          limit_train=3_000, limit_test=1_000, seeds=2)
+
+
+def units(config: Assumption2Config) -> list[Unit]:
+    return [unit(seed, dataset=d, width=w)
+            for seed in range(1, config.seeds + 1) for d in config.datasets
+            for w in config.widths]
+
+
+def run(config: Assumption2Config, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
+    """Train one network; one row per epoch."""
+    p = dict(item.point)
+    device = resolve_device(ctx.device)
+    task = ClassificationTask(ctx.dataset(p["dataset"]), "mse_onehot", device,
+                              config.limit_train, config.limit_test)
+    torch.manual_seed(item.seed)
+    model = shallow_mlp(task.input_dim, p["width"], task.num_classes, "elu").to(device)
+    train = TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
+                        optimizer="adadelta", seed=item.seed)
+    history = fit(model, task, train, progress=False)
+    params = count_trainable(model)
+    return [{**item.as_dict(), "epoch": h["epoch"], "train_loss": h["train_loss"],
+             "test_mse": h["test_loss"], "test_error": h["test_error"], "params": params}
+            for h in history]
+
+
+def report(records: list[dict[str, Any]], outdir: Path) -> Section:
+    """Test error and MSE against width per data set; the trend checked by rank."""
+    finals = final_rows(records)
+    datasets = list(dict.fromkeys(r["dataset"] for r in finals))
+    err = group_stats(finals, ("dataset", "width"), "test_error")
+    mse = group_stats(finals, ("dataset", "width"), "test_mse")
+    fig, axes = plotting.panels(2, "Assumption 2: one-hidden-layer ELU networks against width")
+    for name in datasets:
+        plotting.band(axes[0], [s for s in err if s["dataset"] == name], "width", name)
+        plotting.band(axes[1], [s for s in mse if s["dataset"] == name], "width", name)
+    axes[0].set(xlabel="hidden width", ylabel="test error (mean ± std over seeds)")
+    axes[1].set(xlabel="hidden width", ylabel="test MSE to one-hot (mean over outputs)")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    figure = plotting.save(fig, outdir / "figures" / f"{NAME}.png")
+
+    params = {(r["dataset"], r["width"]): r["params"] for r in finals}
+    table_rows, claims = [], []
+    for name in datasets:
+        e = sorted((s for s in err if s["dataset"] == name), key=lambda s: s["width"])
+        m = {s["width"]: s for s in mse if s["dataset"] == name}
+        table_rows += [{"dataset": name, "width": s["width"], "params": params[(name, s["width"])],
+                        "error": pm(s), "mse": pm(m[s["width"]])} for s in e]
+        if len(e) < 2:
+            claims.append(f"on {name} one width ran, so no trend can be read")
+            continue
+        rho = spearman([s["width"] for s in e], [s["mean"] for s in e])
+        falls = sum(b["mean"] < a["mean"] for a, b in zip(e, e[1:]))
+        verdict = "held" if rho <= -0.8 and e[-1]["mean"] < e[0]["mean"] else "did not hold"
+        claims.append(
+            f"on {name} it **{verdict}**: test error {e[0]['mean']:.4f} at width "
+            f"{e[0]['width']} and {e[-1]['mean']:.4f} at width {e[-1]['width']}, Spearman "
+            f"rank correlation with width {rho:.2f}, falling at {falls} of {len(e) - 1} steps"
+        )
+    table = markdown_table(table_rows, [
+        ("dataset", "data set"), ("width", "width"), ("params", "parameters"),
+        ("error", "test error"), ("mse", "test MSE"),
+    ])
+    return Section(
+        title="Assumption 2: the error keeps falling with size",
+        claim="Paper: the test error of the best network keeps falling as its width grows "
+              "(we call it held when the Spearman rank correlation between width and mean "
+              "test error is at most -0.8 and the widest net beats the narrowest). Here "
+              + "; ".join(claims) + ".",
+        figures=[str(figure.relative_to(outdir))],
+        tables=[table],
+    )
+
+
+EXPERIMENT = Experiment(
+    name=NAME,
+    description="one-hidden-layer ELU networks of growing width: test error against width",
+    full=FULL,
+    quick=QUICK,
+    units=units,
+    run=run,
+    grid_fields=("datasets", "widths", "seeds"),
+    report=report,
+)

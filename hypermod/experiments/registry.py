@@ -1,0 +1,66 @@
+"""Name -> experiment, and the choice of data sets a run can use on this machine."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hypermod.data import DataError, find_dataset
+from hypermod.experiments import assumption1, assumption2, rotation_depth, rotation_embedding
+from hypermod.sweep import Experiment
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        rotation_depth.EXPERIMENT,
+        rotation_embedding.EXPERIMENT,
+        assumption1.EXPERIMENT,
+        assumption2.EXPERIMENT,
+    )
+}
+
+# Inputs that need no files: scikit-learn's bundled digits and generated noise.
+BUILT_IN = ("digits", "uniform")
+
+
+def get_experiment(name: str) -> Experiment:
+    """The registered experiment called `name`; ValueError lists the names."""
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}") \
+            from None
+
+
+def is_available(name: str, data_dir: str | Path | None = None) -> bool:
+    """Whether the inputs called `name` can be used here without a download."""
+    if name in BUILT_IN:
+        return True
+    try:
+        find_dataset(name, data_dir)
+    except DataError:
+        return False
+    return True
+
+
+def available_datasets(experiment: Experiment, data_dir: str | Path | None = None) -> tuple:
+    """The quick settings' data sets plus the paper's ones that are found on this machine."""
+    wanted = dict.fromkeys((*experiment.quick.datasets, *experiment.full.datasets))
+    return tuple(name for name in wanted if is_available(name, data_dir))
+
+
+def settings_for(
+    experiment: Experiment, full: bool = False, datasets: tuple[str, ...] | None = None,
+    seeds: int | None = None,
+) -> Any:
+    """The quick or full config, with the data sets and number of seeds replaced if given."""
+    config = experiment.full if full else experiment.quick
+    changes: dict[str, Any] = {}
+    if datasets is not None:
+        changes["datasets"] = tuple(datasets)
+    if seeds is not None:
+        if seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {seeds}")
+        changes["seeds"] = seeds
+    return replace(config, **changes)

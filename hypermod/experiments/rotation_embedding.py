@@ -1,0 +1,180 @@
+"""rotation-embedding: does a larger embedding let the embedding method catch up?
+
+The reference (`--experiment lr`) grows E = 10^4 (i + 1) while also moving the learning
+rate lr = 10^-4 10^(i/4), i = 2..9, with e of depth 3, so size and step size change
+together. This experiment runs that schedule and, with `grid=True`, every (E, lr) pair,
+reporting the best learning rate per E; the hypernetwork (depth 4) at its best learning
+rate is the reference line. Learning rates are chosen on the test set, as the reference
+reports them; both methods get the same advantage from that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypermod import plotting
+from hypermod.aggregate import final_rows, group_stats
+from hypermod.models import ModelConfig
+from hypermod.reporting import Section, markdown_table, pm
+from hypermod.runs import RotationRun, default_activation, run_rotation
+from hypermod.sweep import Experiment, SweepContext, Unit, unit
+from hypermod.train import TrainConfig
+
+NAME = "rotation-embedding"
+
+
+@dataclass(frozen=True)
+class RotationEmbeddingConfig:
+    """Settings of rotation-embedding; the defaults are the reference's.
+
+    Attributes:
+        datasets: data sets to run on.
+        embedding_dims: E values; the reference's 10^4 (i + 1), i = 2..9.
+        lrs: learning rates; the reference's 10^-4 10^(i/4), i = 2..9, paired with
+            embedding_dims index by index for the reference schedule.
+        grid: also run every (E, lr) pair, not only the reference's pairs.
+        embedding_depth, hyper_depth: encoder depths (3 and 4 in the reference).
+        seeds, epochs, batch_size, limit_train, limit_test: as in rotation-depth.
+    """
+
+    datasets: tuple[str, ...] = ("mnist", "cifar10")
+    embedding_dims: tuple[int, ...] = tuple(10_000 * (i + 1) for i in range(2, 10))
+    lrs: tuple[float, ...] = tuple(1e-4 * 10 ** (i / 4) for i in range(2, 10))
+    grid: bool = True
+    embedding_depth: int = 3
+    hyper_depth: int = 4
+    seeds: int = 3
+    epochs: int = 10
+    batch_size: int = 64
+    limit_train: int | None = None
+    limit_test: int | None = None
+
+
+FULL = RotationEmbeddingConfig()
+QUICK = RotationEmbeddingConfig(
+    datasets=("digits",), embedding_dims=(650, 2_000, 6_500), lrs=(0.01, 0.03, 0.1),
+    seeds=1, epochs=5, limit_train=2000, limit_test=1000,
+)
+
+
+def _pairs(config: RotationEmbeddingConfig) -> list[tuple[int, float]]:
+    if config.grid:
+        return [(e, lr) for e in config.embedding_dims for lr in config.lrs]
+    if len(config.embedding_dims) != len(config.lrs):
+        raise ValueError(
+            f"without grid, embedding_dims and lrs are paired index by index and must be "
+            f"equally long; got {len(config.embedding_dims)} and {len(config.lrs)}"
+        )
+    return list(zip(config.embedding_dims, config.lrs))
+
+
+def units(config: RotationEmbeddingConfig) -> list[Unit]:
+    """Embedding runs at each (E, lr) pair, then the hypernetwork at each lr."""
+    out = []
+    for seed in range(1, config.seeds + 1):
+        for d in config.datasets:
+            out += [unit(seed, dataset=d, method="embedding", E=e, lr=lr)
+                    for e, lr in _pairs(config)]
+            out += [unit(seed, dataset=d, method="hyper", E=0, lr=lr) for lr in config.lrs]
+    return out
+
+
+def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
+    """Train one model; one row per epoch."""
+    p = dict(item.point)
+    hyper = p["method"] == "hyper"
+    model = ModelConfig(
+        method=p["method"],
+        depth=config.hyper_depth if hyper else config.embedding_depth,
+        activation=default_activation(p["dataset"]),
+        embedding_dim=None if hyper else p["E"],
+    )
+    spec = RotationRun(
+        dataset=p["dataset"], model=model,
+        train=TrainConfig(epochs=config.epochs, lr=p["lr"], batch_size=config.batch_size,
+                          seed=item.seed),
+        limit_train=config.limit_train, limit_test=config.limit_test, device=ctx.device,
+    )
+    result = run_rotation(spec, data=ctx.dataset(p["dataset"]), progress=ctx.progress)
+    trainable = result["param_counts"]["trainable"]
+    return [{**item.as_dict(), **epoch, "trainable": trainable} for epoch in result["epochs"]]
+
+
+def _best(stats: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return min(stats, key=lambda s: s["mean"]) if stats else None
+
+
+def report(records: list[dict[str, Any]], outdir: Path) -> Section:
+    """Error against E: the reference schedule, the best lr per E, the hypernetwork line."""
+    config = records[0]["config"]
+    schedule = list(zip(config["embedding_dims"], config["lrs"]))
+    finals = final_rows(records)
+    stats = group_stats(finals, ("dataset", "method", "E", "lr"), "test_error")
+    datasets = list(dict.fromkeys(r["dataset"] for r in finals))
+
+    fig, axes = plotting.panels(len(datasets), "Rotation prediction: embedding size E "
+                                               "against test error")
+    table_rows, claims = [], []
+    for ax, name in zip(axes, datasets):
+        emb = [s for s in stats if s["dataset"] == name and s["method"] == "embedding"]
+        hyper = _best([s for s in stats if s["dataset"] == name and s["method"] == "hyper"])
+        diagonal = [{**s, "x": s["E"]} for s in emb if (s["E"], s["lr"]) in schedule]
+        best_per_e = []
+        for e in sorted({s["E"] for s in emb}):
+            best = _best([s for s in emb if s["E"] == e])
+            best_per_e.append({**best, "x": e})
+            ref = next((s for s in diagonal if s["E"] == e), None)
+            table_rows.append({
+                "dataset": name, "E": e, "ref_lr": f"{ref['lr']:.3g}" if ref else "-",
+                "ref": pm(ref), "best_lr": f"{best['lr']:.3g}", "best": pm(best),
+                "hyper": pm(hyper),
+            })
+        if diagonal:
+            plotting.band(ax, diagonal, "x", "embedding, reference schedule (E_i with lr_i)")
+        if len(best_per_e) > len(diagonal) or not diagonal:
+            plotting.band(ax, best_per_e, "x", "embedding, best lr per E (grid)", marker="s")
+        if hyper:
+            ax.axhline(hyper["mean"], color="black", linestyle="--",
+                       label=f"hypernetwork, best lr {hyper['lr']:.3g}")
+        ax.set(title=name, xlabel="embedding size E", xscale="log",
+               ylabel="test error (mean ± std over seeds)")
+        ax.legend(fontsize=8)
+        if hyper and best_per_e:
+            emb_best = _best(best_per_e)
+            verdict = "held" if hyper["mean"] < emb_best["mean"] else "did not hold"
+            claims.append(
+                f"on {name} it **{verdict}**: the best embedding run (E = {emb_best['E']:,}, "
+                f"lr {emb_best['lr']:.3g}) reached {emb_best['mean']:.4f}, the hypernetwork "
+                f"at its best lr ({hyper['lr']:.3g}) {hyper['mean']:.4f}"
+            )
+        else:
+            claims.append(f"on {name} one of the two methods is missing, so it is open")
+    figure = plotting.save(fig, outdir / "figures" / f"{NAME}.png")
+    table = markdown_table(table_rows, [
+        ("dataset", "data set"), ("E", "E"), ("ref_lr", "reference lr"),
+        ("ref", "error, reference schedule"), ("best_lr", "best lr"),
+        ("best", "error, best lr"), ("hyper", "hypernetwork, best lr"),
+    ])
+    return Section(
+        title="Rotation prediction against embedding size",
+        claim="Paper: enlarging the embedding does not let the embedding method reach the "
+              "hypernetwork's test error. Here " + "; ".join(claims) + ".",
+        figures=[str(figure.relative_to(outdir))],
+        tables=[table],
+        notes=["Learning rates are picked by final test error, for both methods alike."],
+    )
+
+
+EXPERIMENT = Experiment(
+    name=NAME,
+    description="embedding method with growing E (reference schedule and E x lr grid) "
+                "against the hypernetwork",
+    full=FULL,
+    quick=QUICK,
+    units=units,
+    run=run,
+    grid_fields=("datasets", "seeds"),
+    report=report,
+)
