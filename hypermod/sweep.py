@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from hypermod.reporting import Section
 from hypermod.results import SCHEMA, code_version, environment, read_json, write_json_atomic
+from hypermod.train import resolve_device
 
 Row = dict[str, Any]
 
@@ -83,7 +84,7 @@ class SweepContext:
 
     def __init__(self, device: str = "auto", data_dir: str | Path | None = None,
                  progress: bool = True):
-        self.device = device
+        self.device = str(resolve_device(device))  # "auto" resolved once, recorded as is
         self.data_dir = data_dir
         self.progress = progress
         self._cache: dict[str, Any] = {}
