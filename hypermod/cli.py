@@ -183,8 +183,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     context = SweepContext(args.device, args.data_dir, progress=not args.no_progress)
     for experiment in EXPERIMENTS.values():
         if args.dataset:
-            wanted = set(experiment.quick.datasets) | set(experiment.full.datasets)
-            datasets = tuple(d for d in args.dataset if d in wanted)
+            datasets = tuple(d for d in args.dataset if d in experiment.datasets)
         else:
             datasets = available_datasets(experiment, args.data_dir)
         if not datasets:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
@@ -22,6 +23,13 @@ def band(ax, stats: Sequence[Row], x: str, label: str, marker: str = "o") -> Non
     hi = [r["mean"] + r["std"] for r in stats]
     (line,) = ax.plot(xs, mean, marker=marker, markersize=4, label=label)
     ax.fill_between(xs, lo, hi, alpha=0.2, color=line.get_color(), linewidth=0)
+
+
+def label_ticks(ax, values: Sequence[float]) -> None:
+    """Put x ticks at exactly `values`, written out in full (a log axis's own overlap)."""
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xticks(list(values), [f"{v:,}" if float(v).is_integer() else f"{v:g}"
+                                 for v in values])
 
 
 def panels(n: int, title: str, width: float = 4.6, height: float = 3.6):

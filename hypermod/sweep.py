@@ -63,6 +63,7 @@ class Experiment:
         quick: settings that finish on 2 CPU cores in about a minute.
         units: config -> the units to run (seeds included; `config.seeds` of them).
         run: (config, unit, context) -> rows of results for that unit.
+        datasets: every input set the experiment supports (the paper's and more).
         grid_fields: config fields that only choose which units run (data sets, depths,
             seeds...); a rerun may change them, but not the others.
         report: (finished unit records, report directory) -> the experiment's report
@@ -75,6 +76,7 @@ class Experiment:
     quick: Any
     units: Callable[[Any], list[Unit]]
     run: Callable[[Any, Unit, SweepContext], list[Row]]
+    datasets: tuple[str, ...] = ()
     grid_fields: tuple[str, ...] = ("seeds",)
     report: Callable[[list[dict[str, Any]], Path], Section] | None = None
 

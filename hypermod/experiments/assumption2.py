@@ -131,6 +131,7 @@ EXPERIMENT = Experiment(
     description="one-hidden-layer ELU networks of growing width: test error against width",
     full=FULL,
     quick=QUICK,
+    datasets=("digits", "fashion-mnist", "mnist", "cifar10"),
     units=units,
     run=run,
     grid_fields=("datasets", "widths", "seeds"),

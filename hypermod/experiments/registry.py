@@ -45,9 +45,8 @@ def is_available(name: str, data_dir: str | Path | None = None) -> bool:
 
 
 def available_datasets(experiment: Experiment, data_dir: str | Path | None = None) -> tuple:
-    """The quick settings' data sets plus the paper's ones that are found on this machine."""
-    wanted = dict.fromkeys((*experiment.quick.datasets, *experiment.full.datasets))
-    return tuple(name for name in wanted if is_available(name, data_dir))
+    """The data sets `experiment` supports that are usable here without a download."""
+    return tuple(name for name in experiment.datasets if is_available(name, data_dir))
 
 
 def settings_for(
@@ -58,6 +57,10 @@ def settings_for(
     config = experiment.full if full else experiment.quick
     changes: dict[str, Any] = {}
     if datasets is not None:
+        unsupported = [d for d in datasets if d not in experiment.datasets]
+        if unsupported:
+            raise ValueError(f"{experiment.name} does not run on {unsupported}; it supports "
+                             f"{list(experiment.datasets)}")
         changes["datasets"] = tuple(datasets)
     if seeds is not None:
         if seeds < 1:

@@ -18,9 +18,17 @@ def _settings_table(records: list[dict[str, Any]]) -> str:
     rows = [{"key": k, "value": json.dumps(v)} for k, v in config.items()]
     rows.append({"key": "seeds", "value": f"{len(seeds)} ({', '.join(map(str, seeds))})"})
     rows.append({"key": "finished runs", "value": str(len(records))})
-    hours = sum(r.get("wall_seconds", 0.0) for r in records) / 3600
-    rows.append({"key": "compute time", "value": f"{hours:.2f} h (sum over runs)"})
+    seconds = sum(r.get("wall_seconds", 0.0) for r in records)
+    rows.append({"key": "compute time", "value": f"{_duration(seconds)} (sum over runs)"})
     return markdown_table(rows, [("key", "setting"), ("value", "value")])
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
 
 
 def _environment_table(grouped: dict[str, list[dict[str, Any]]]) -> str:

@@ -154,6 +154,7 @@ EXPERIMENT = Experiment(
     description="hypernetwork vs embedding method on rotation prediction, encoder depth 2..9",
     full=FULL,
     quick=QUICK,
+    datasets=("digits", "mnist", "fashion-mnist", "cifar10"),
     units=units,
     run=run,
     grid_fields=("datasets", "methods", "depths", "seeds"),

@@ -133,13 +133,14 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
             })
         if diagonal:
             plotting.band(ax, diagonal, "x", "embedding, reference schedule (E_i with lr_i)")
-        if len(best_per_e) > len(diagonal) or not diagonal:
+        if len(emb) > len(diagonal):  # a grid ran: more than one lr for some E
             plotting.band(ax, best_per_e, "x", "embedding, best lr per E (grid)", marker="s")
         if hyper:
             ax.axhline(hyper["mean"], color="black", linestyle="--",
                        label=f"hypernetwork, best lr {hyper['lr']:.3g}")
         ax.set(title=name, xlabel="embedding size E", xscale="log",
                ylabel="test error (mean ± std over seeds)")
+        plotting.label_ticks(ax, [s["x"] for s in best_per_e])
         ax.legend(fontsize=8)
         if hyper and best_per_e:
             emb_best = _best(best_per_e)
@@ -173,6 +174,7 @@ EXPERIMENT = Experiment(
                 "against the hypernetwork",
     full=FULL,
     quick=QUICK,
+    datasets=("digits", "mnist", "fashion-mnist", "cifar10"),
     units=units,
     run=run,
     grid_fields=("datasets", "seeds"),

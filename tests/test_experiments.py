@@ -1,0 +1,147 @@
+"""Every registered experiment runs in seconds; the report builds from result files alone."""
+
+import json
+
+import pytest
+import torch
+
+from hypermod import theory
+from hypermod.experiments import EXPERIMENTS, get_experiment, settings_for
+from hypermod.experiments.report import build_report
+from hypermod.models import conv_teacher, count_trainable, shallow_mlp
+from hypermod.sweep import SweepContext, load_units, override, run_sweep
+
+# Settings that make each experiment's smoke run take seconds on a CPU.
+TINY = {
+    "rotation-depth": ["datasets=digits", "depths=0,1", "epochs=1", "limit_train=128",
+                       "limit_test=64"],
+    "rotation-embedding": ["datasets=digits", "embedding_dims=50,100", "lrs=0.01,0.1",
+                           "epochs=1", "limit_train=128", "limit_test=64"],
+    "assumption1": ["datasets=uniform", "epochs=2", "noise_size=256", "width=16"],
+    "assumption2": ["datasets=digits", "widths=1,3", "epochs=1", "limit_train=256",
+                    "limit_test=64"],
+}
+
+
+def test_registry_holds_the_papers_experiments():
+    assert set(EXPERIMENTS) == set(TINY)
+    for experiment in EXPERIMENTS.values():
+        assert experiment.report is not None
+        assert set(experiment.quick.datasets) <= set(experiment.datasets)
+        assert set(experiment.full.datasets) <= set(experiment.datasets)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_smoke_run_of_every_experiment_then_report(name, tmp_path):
+    experiment = get_experiment(name)
+    config = override(settings_for(experiment, seeds=1), TINY[name])
+    counts = run_sweep(experiment, config, tmp_path, SweepContext("cpu", progress=False),
+                       log=lambda _: None)
+    assert counts["ran"] == counts["total"] == len(experiment.units(config)) > 0
+    records = load_units(tmp_path)[name]
+    assert len(records) == counts["total"]
+    for record in records:
+        assert record["rows"] and all("epoch" in row for row in record["rows"])
+    report = build_report(tmp_path).read_text()
+    assert f"figures/{name}.png" in report
+    assert (tmp_path / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unsupported_data_set_is_refused():
+    with pytest.raises(ValueError, match="assumption1 does not run on \\['digits'\\]"):
+        settings_for(get_experiment("assumption1"), datasets=("digits",))
+    with pytest.raises(ValueError, match="unknown experiment 'rotation'"):
+        get_experiment("rotation")
+
+
+@pytest.mark.parametrize("d,width", [(64, 1), (784, 17), (3072, 29)])
+def test_assumption2_networks_match_the_closed_form(d, width):
+    assert count_trainable(shallow_mlp(d, width)) == theory.shallow_params(d, width)
+    assert theory.shallow_params(d, width) == d * width + width + width * 10 + 10
+
+
+def test_assumption2_rows_carry_the_closed_form_count(tmp_path):
+    experiment = get_experiment("assumption2")
+    config = override(settings_for(experiment, seeds=1), TINY["assumption2"])
+    run_sweep(experiment, config, tmp_path, SweepContext("cpu", progress=False), lambda _: None)
+    for record in load_units(tmp_path)["assumption2"]:
+        width = record["unit"]["width"]
+        assert record["rows"][-1]["params"] == theory.shallow_params(64, width)
+
+
+def test_assumption1_networks_are_the_references():
+    teacher = conv_teacher(3, 32)
+    assert teacher[-1].in_features == 160  # 40 channels of 2x2 on CIFAR-10, as the reference
+    assert conv_teacher(1, 28)[-1].in_features == 40
+    student = shallow_mlp(784, 100, act="relu", normalize_rows=True)
+    for layer in (student[0], student[2]):
+        torch.testing.assert_close(layer.weight.norm(dim=1), torch.ones(layer.out_features))
+
+
+# ---- the report from hand-made result files -------------------------------------------
+
+def _write(root, experiment, key, unit_, rows, config):
+    path = root / experiment / "runs" / f"{key}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "status": "finished", "experiment": experiment, "unit": unit_, "config": config,
+        "rows": rows, "environment": {"torch": "2.13.0", "device": "cpu"},
+        "code": {"hypermod": "0.1.0", "git_commit": "abc"}, "wall_seconds": 1.5,
+    }))
+
+
+def _hand_made(root, hyper_better=True):
+    for seed in (1, 2):
+        for depth in (2, 4):
+            for method, err in (("hyper", 0.20), ("embedding", 0.40)):
+                if not hyper_better:
+                    err = 0.6 - err
+                row = {"dataset": "mnist", "method": method, "depth": depth, "seed": seed,
+                       "epoch": 10, "test_error": err + 0.01 * seed, "trainable": 1000}
+                _write(root, "rotation-depth", f"{method}-{depth}-{seed}", row, [row],
+                       {"epochs": 10})
+        emb_cfg = {"embedding_dims": [100, 200], "lrs": [0.01, 0.1]}
+        for e in (100, 200):
+            for lr in (0.01, 0.1):
+                row = {"dataset": "mnist", "method": "embedding", "E": e, "lr": lr,
+                       "seed": seed, "epoch": 3, "test_error": 0.5 - lr, "trainable": 10}
+                _write(root, "rotation-embedding", f"e-{e}-{lr}-{seed}", row, [row], emb_cfg)
+        for lr in (0.01, 0.1):
+            row = {"dataset": "mnist", "method": "hyper", "E": 0, "lr": lr, "seed": seed,
+                   "epoch": 3, "test_error": 0.3, "trainable": 10}
+            _write(root, "rotation-embedding", f"h-{lr}-{seed}", row, [row], emb_cfg)
+        rows = [{"dataset": "uniform", "seed": seed, "epoch": ep, "dist_students": 0.1 / ep,
+                 "dist_teacher": 0.5, "dist_teacher_2": 0.5} for ep in range(4)[1:]]
+        _write(root, "assumption1", f"u-{seed}", {"dataset": "uniform", "seed": seed}, rows,
+               {"epochs": 3})
+        for width in (1, 2, 4):
+            row = {"dataset": "digits", "width": width, "seed": seed, "epoch": 1,
+                   "test_error": 0.5 / width, "test_mse": 0.1 / width, "params": width}
+            _write(root, "assumption2", f"w-{width}-{seed}", row, [row], {"epochs": 1})
+
+
+def test_report_builds_every_figure_and_table_from_hand_made_files(tmp_path):
+    _hand_made(tmp_path)
+    text = build_report(tmp_path).read_text()
+    for name in EXPERIMENTS:
+        assert f"![{name}](figures/{name}.png)" in text
+        assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 1000
+    assert text.count("### Settings") == 4
+    assert "| mnist | 2 | 0.2150 ± 0.0050 (n=2) | 0.4150 ± 0.0050 (n=2) |" in text
+    assert "on mnist it **held**: the hypernetwork was better at 2 of 2 depths" in text
+    assert "best embedding run (E = 100, lr 0.1) reached 0.4000" in text
+    assert "ratio 0.067" in text  # 0.1/3 students apart against 0.5 from the teacher
+    assert "test error 0.5000 at width 1 and 0.1250 at width 4" in text
+    assert "Spearman rank correlation with width -1.00" in text
+    assert "## Environment" in text and "2.13.0" in text
+
+
+def test_report_says_when_the_claim_fails(tmp_path):
+    _hand_made(tmp_path, hyper_better=False)
+    text = build_report(tmp_path).read_text()
+    assert "on mnist it **did not hold**: the hypernetwork was better at 0 of 2 depths" in text
+
+
+def test_report_of_an_empty_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no finished result files"):
+        build_report(tmp_path)
