@@ -193,6 +193,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         run_sweep(experiment, config, out, context)
     report = build_report(out)
     minutes = (time.perf_counter() - start) / 60
+    print("\nwhat the paper claims, and what this run measured:")
+    for line in report.read_text().split("## Claims", 1)[1].split("\n## ", 1)[0].splitlines():
+        if line.startswith("- "):
+            print(line.replace("**", "").replace("`", ""))
     print(f"\ndone in {minutes:.1f} min; report: {report}")
     return 0
 

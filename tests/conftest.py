@@ -1,6 +1,10 @@
 """Shared fixtures."""
 
+import contextlib
+import functools
 import pickle
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +70,24 @@ def write_idx_set():
 def write_cifar_set():
     """Factory: write_cifar_set(directory, per_batch=4, n_test=3) -> directory."""
     return _write_cifar_set
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep request logs out of the test output
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve `directory` over HTTP on a free local port; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    # A short poll interval makes shutdown() return quickly (the default waits up to 0.5 s).
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -92,3 +92,16 @@ def test_data_list_reports_where_sets_are(shared_data_dir, capsys):
     out = capsys.readouterr().out
     assert str(shared_data_dir / "mnist") in out
     assert "bundled with scikit-learn" in out
+
+
+def test_data_fetch_downloads_from_a_local_mirror(tmp_path, shared_data_dir, isolated_data_env,
+                                                  capsys):
+    from conftest import serve
+
+    with serve(shared_data_dir / "mnist") as url:
+        code = main(["data", "fetch", "mnist", "--data-dir", str(tmp_path), "--mirror", url,
+                     "--no-progress"])
+    assert code == 0
+    assert f"mnist: ready in {tmp_path / 'mnist'}" in capsys.readouterr().out
+    assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
+    assert str(tmp_path / "mnist") in capsys.readouterr().out

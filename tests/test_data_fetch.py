@@ -1,19 +1,16 @@
 """Tests for hypermod.data.fetch, downloading from a local HTTP server on 127.0.0.1."""
 
-import contextlib
-import functools
 import gzip
 import hashlib
 import io
 import socket
 import tarfile
-import threading
 import urllib.request
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import serve
 
 import hypermod.data.fetch as fetch
 from hypermod.data import (
@@ -34,27 +31,6 @@ IDX_GZ = [
     "t10k-labels-idx1-ubyte.gz",
 ]
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep request logs out of the test output
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path):
-    """Serve `directory` over HTTP on a free local port; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    # A short poll interval makes shutdown() return quickly (the default waits up to 0.5 s).
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def leftovers(directory: Path) -> list[str]:

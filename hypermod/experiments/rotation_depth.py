@@ -82,8 +82,8 @@ def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict
         device=ctx.device,
     )
     result = run_rotation(spec, data=ctx.dataset(p["dataset"]), progress=ctx.progress)
-    counts = result["param_counts"]
-    return [{**item.as_dict(), **epoch, "trainable": counts["trainable"]}
+    counts = result["param_counts"]  # by role: f and g_generated, or e and q
+    return [{**item.as_dict(), **epoch, "trainable": counts["trainable"], "param_counts": counts}
             for epoch in result["epochs"]]
 
 

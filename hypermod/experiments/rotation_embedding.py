@@ -98,8 +98,9 @@ def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[
         limit_train=config.limit_train, limit_test=config.limit_test, device=ctx.device,
     )
     result = run_rotation(spec, data=ctx.dataset(p["dataset"]), progress=ctx.progress)
-    trainable = result["param_counts"]["trainable"]
-    return [{**item.as_dict(), **epoch, "trainable": trainable} for epoch in result["epochs"]]
+    counts = result["param_counts"]  # by role: f and g_generated, or e and q
+    return [{**item.as_dict(), **epoch, "trainable": counts["trainable"], "param_counts": counts}
+            for epoch in result["epochs"]]
 
 
 def _best(stats: list[dict[str, Any]]) -> dict[str, Any] | None:
