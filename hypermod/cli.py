@@ -235,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hypernetworks versus embedding methods (Galanti and Wolf, NeurIPS 2020): "
                     "train, compare, sweep and report.",
     )
+    parser.add_argument("--threads", type=_positive_int, default=None,
+                        help="CPU threads torch may use (default: torch's choice, one per "
+                             "core); 1 avoids oversubscription when runs share a machine")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="train one model and write its result file",
@@ -301,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `hypermod` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         return args.func(args)
     except (DataError, ValueError) as err:

@@ -52,7 +52,7 @@ class RotationDepthConfig:
 
 FULL = RotationDepthConfig()
 QUICK = RotationDepthConfig(
-    datasets=("digits",), depths=(2, 5, 9), seeds=2, epochs=5, lr=0.05,
+    datasets=("digits",), depths=(2, 5, 9), seeds=2, epochs=10, lr=0.05,
     limit_train=2000, limit_test=1000,
 )
 
