@@ -32,9 +32,16 @@ def label_ticks(ax, values: Sequence[float]) -> None:
                                  for v in values])
 
 
+def shades(palette: str, n: int) -> list:
+    """`n` colours of a sequential matplotlib palette, light to dark (the lightest skipped)."""
+    cmap = matplotlib.colormaps[palette]
+    return [cmap(0.35 + 0.65 * (i + 1) / n) for i in range(n)]
+
+
 def panels(n: int, title: str, width: float = 4.6, height: float = 3.6):
     """A row of `n` axes under a common title."""
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    # A single panel still gets room for a long title.
+    fig, axes = plt.subplots(1, n, figsize=(max(width * n, 7.0), height), squeeze=False)
     fig.suptitle(title)
     return fig, list(axes[0])
 

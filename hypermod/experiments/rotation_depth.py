@@ -108,6 +108,7 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
                ylabel="test error (mean ± std over seeds)")
         ax.legend(fontsize=8)
     figure = plotting.save(fig, outdir / "figures" / f"{NAME}.png")
+    curves = _learning_curves(records, datasets, outdir)
 
     table_rows, claims = [], []
     for name in datasets:
@@ -144,9 +145,28 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
         title="Rotation prediction against encoder depth",
         claim="Paper: the hypernetwork reaches a lower test error than the embedding method "
               "at every encoder depth. Here " + "; ".join(claims) + ".",
-        figures=[str(figure.relative_to(outdir))],
+        figures=[str(figure.relative_to(outdir)), str(curves.relative_to(outdir))],
         tables=[table],
     )
+
+
+def _learning_curves(records: list[dict[str, Any]], datasets: list[str], outdir: Path) -> Path:
+    """Test error against epoch, one line per (method, depth), darker for deeper encoders."""
+    rows = [row for r in records for row in r["rows"]]
+    stats = group_stats(rows, ("dataset", "method", "depth", "epoch"), "test_error")
+    fig, axes = plotting.panels(len(datasets), "Rotation prediction: test error during "
+                                               "training (mean over seeds)")
+    for ax, name in zip(axes, datasets):
+        for method, palette in (("hyper", "Blues"), ("embedding", "Oranges")):
+            mine = [s for s in stats if s["dataset"] == name and s["method"] == method]
+            depths = sorted({s["depth"] for s in mine})
+            for depth, colour in zip(depths, plotting.shades(palette, len(depths))):
+                curve = sorted((s for s in mine if s["depth"] == depth), key=lambda s: s["epoch"])
+                ax.plot([s["epoch"] for s in curve], [s["mean"] for s in curve],
+                        color=colour, label=f"{method}, depth {depth}")
+        ax.set(title=name, xlabel="epoch", ylabel="test error")
+        ax.legend(fontsize=6, ncol=2)
+    return plotting.save(fig, outdir / "figures" / f"{NAME}-curves.png")
 
 
 EXPERIMENT = Experiment(
