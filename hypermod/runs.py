@@ -60,6 +60,7 @@ def run_rotation(
     """
     started = datetime.now(timezone.utc)
     wall = time.perf_counter()
+    code = code_version()  # before training: HEAD may move while a long run goes on
     device = resolve_device(run.device)
     if data is None:
         data = load_dataset(run.dataset, data_dir)
@@ -96,7 +97,7 @@ def run_rotation(
         "epochs": history,
         "final": history[-1],
         "environment": environment(device),
-        "code": code_version(),
+        "code": code,
         "started_at": started.isoformat(timespec="seconds"),
         "wall_seconds": time.perf_counter() - wall,
     }

@@ -89,6 +89,8 @@ class SweepContext:
         self.device = str(resolve_device(device))  # "auto" resolved once, recorded as is
         self.data_dir = data_dir
         self.progress = progress
+        # The code this process runs is the code loaded now, whatever HEAD becomes later.
+        self.code = code_version()
         self._cache: dict[str, Any] = {}
 
     def dataset(self, name: str):
@@ -175,7 +177,7 @@ def run_sweep(
             "config": config_record(config),
             "rows": rows,
             "environment": environment(context.device),
-            "code": code_version(),
+            "code": context.code,
             "started_at": started.isoformat(timespec="seconds"),
             "wall_seconds": time.perf_counter() - wall,
         })
