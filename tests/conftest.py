@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import os
 import pickle
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -10,8 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# Real data shipped beside the repository (../shared/data), used when present.
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Real data shipped beside the repository (../shared/data), used when present;
+# $HYPERMOD_TEST_DATA points elsewhere (a folder holding mnist/).
+SHARED_DATA = Path(
+    os.environ.get("HYPERMOD_TEST_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
 @pytest.fixture
