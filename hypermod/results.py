@@ -11,7 +11,7 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,11 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A unique hidden name in the same directory (so the rename is atomic), created with
+    # open(..., "x") so that it gets the usual permissions rather than mkstemp's 0600.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
+        with open(tmp, "x") as fh:
             json.dump(obj, fh, indent=1, sort_keys=False, default=_jsonable)
             fh.write("\n")
             fh.flush()
