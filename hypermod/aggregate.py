@@ -15,15 +15,20 @@ def final_rows(records: Iterable[dict[str, Any]]) -> list[Row]:
 
 
 def group_stats(rows: Sequence[Row], by: Sequence[str], value: str) -> list[Row]:
-    """Mean, standard deviation (population, as numpy's default) and count of `value`
-    over the rows sharing the fields `by`, in first-seen order."""
+    """Mean, sample standard deviation and count of `value` over the rows sharing the
+    fields `by`, in first-seen order.
+
+    The standard deviation divides by n - 1 (0 for a single value): with the few seeds a
+    sweep affords, dividing by n would understate the spread.
+    """
     groups: dict[tuple, list[float]] = {}
     for row in rows:
         groups.setdefault(tuple(row[k] for k in by), []).append(float(row[value]))
     out = []
     for key, values in groups.items():
         mean = sum(values) / len(values)
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+        n = len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
         out.append({**dict(zip(by, key)), "mean": mean, "std": std, "n": len(values)})
     return out
 

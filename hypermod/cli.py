@@ -150,11 +150,12 @@ def _experiment_settings(args: argparse.Namespace, experiment):
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from hypermod.experiments import get_experiment
+    from hypermod.experiments import get_experiment, require_datasets
     from hypermod.sweep import SweepContext, run_sweep
 
     experiment = get_experiment(args.experiment)
     config = _experiment_settings(args, experiment)
+    require_datasets(config.datasets, args.data_dir)
     print(f"{experiment.name} ({'full' if args.full else 'quick'} settings): {config}")
     context = SweepContext(args.device, args.data_dir, progress=not args.no_progress)
     counts = run_sweep(experiment, config, args.out, context)
@@ -174,13 +175,25 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     import time
 
-    from hypermod.experiments import EXPERIMENTS, available_datasets, settings_for
+    from hypermod.experiments import (
+        BUILT_IN,
+        EXPERIMENTS,
+        available_datasets,
+        require_datasets,
+        settings_for,
+    )
     from hypermod.experiments.report import build_report
     from hypermod.sweep import SweepContext, run_sweep
 
     start = time.perf_counter()
     out = args.out or Path("runs") / f"reproduce-{'full' if args.full else 'quick'}"
-    context = SweepContext(args.device, args.data_dir, progress=not args.no_progress)
+    if args.dataset:
+        unknown = sorted(set(args.dataset) - set(DATASETS) - set(BUILT_IN))
+        if unknown:
+            raise ValueError(f"unknown data sets {unknown}; choose from "
+                             f"{sorted(set(DATASETS) | set(BUILT_IN))}")
+        require_datasets(tuple(args.dataset), args.data_dir)
+    plans = []
     for experiment in EXPERIMENTS.values():
         if args.dataset:
             datasets = tuple(d for d in args.dataset if d in experiment.datasets)
@@ -189,7 +202,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         if not datasets:
             print(f"{experiment.name}: skipped, none of its data sets was asked for or found")
             continue
-        config = settings_for(experiment, full=args.full, datasets=datasets, seeds=args.seeds)
+        plans.append((experiment, settings_for(experiment, full=args.full, datasets=datasets,
+                                               seeds=args.seeds)))
+    if not plans:
+        raise ValueError(f"no experiment runs on {args.dataset}")
+    context = SweepContext(args.device, args.data_dir, progress=not args.no_progress)
+    for experiment, config in plans:
         run_sweep(experiment, config, out, context)
     report = build_report(out)
     minutes = (time.perf_counter() - start) / 60
@@ -310,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         return args.func(args)
-    except (DataError, ValueError) as err:
+    except (DataError, ValueError, OSError) as err:
         print(f"hypermod: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

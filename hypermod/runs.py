@@ -75,7 +75,9 @@ def run_rotation(
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         log = out_dir / "metrics.jsonl"
-        log.unlink(missing_ok=True)  # a rerun starts a fresh log
+        # A rerun starts afresh: an old result must not outlive a rerun killed midway.
+        log.unlink(missing_ok=True)
+        (out_dir / "result.json").unlink(missing_ok=True)
 
     def on_epoch(metrics: dict[str, Any]) -> None:
         if log is not None:

@@ -13,8 +13,11 @@ removed at the start.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
+import types
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
@@ -102,11 +105,43 @@ class SweepContext:
         return self._cache[name]
 
 
+def check_settings(config: Any, nonempty: Iterable[str] = (), positive: Iterable[str] = (),
+                   optional_positive: Iterable[str] = ()) -> None:
+    """Raise ValueError naming the first field of `config` that breaks a basic rule.
+
+    For experiment configs' `__post_init__`: tuples that must not be empty, numbers that
+    must be positive, and limits that are None or positive.
+    """
+    name = type(config).__name__
+    for field in nonempty:
+        if not getattr(config, field):
+            raise ValueError(f"{name}.{field} must not be empty")
+    for field in positive:
+        value = getattr(config, field)
+        if isinstance(value, tuple):
+            bad = [v for v in value if not v > 0]
+            if bad:
+                raise ValueError(f"{name}.{field} must hold positive values, got {bad}")
+        elif not value > 0:
+            raise ValueError(f"{name}.{field} must be positive, got {value}")
+    for field in optional_positive:
+        value = getattr(config, field)
+        if value is not None and not value > 0:
+            raise ValueError(f"{name}.{field} must be None or positive, got {value}")
+
+
 def config_record(config: Any) -> dict[str, Any]:
     """The config as JSON-ready data, without the number of seeds (a rerun may add seeds)."""
     record = json.loads(json.dumps(asdict(config), default=list))
     record.pop("seeds", None)
     return record
+
+
+def settings_differ(old: dict[str, Any], new: dict[str, Any],
+                    grid_fields: Iterable[str] = ()) -> list[str]:
+    """The settings, outside `grid_fields`, whose values differ between two config records."""
+    keys = (old.keys() | new.keys()) - set(grid_fields) - {"seeds"}
+    return sorted(k for k in keys if old.get(k) != new.get(k))
 
 
 def check_same_config(directory: Path, config: Any, grid_fields: Iterable[str] = ()) -> None:
@@ -119,24 +154,43 @@ def check_same_config(directory: Path, config: Any, grid_fields: Iterable[str] =
     record = config_record(config)
     if path.exists():
         old = read_json(path)["config"]
-        keys = (old.keys() | record.keys()) - set(grid_fields)
-        diff = sorted(k for k in keys if old.get(k) != record.get(k))
+        diff = settings_differ(old, record, grid_fields)
         if diff:
             detail = ", ".join(f"{k}: {old.get(k)!r} -> {record.get(k)!r}" for k in diff)
             raise ValueError(
                 f"{directory} holds a sweep with other settings ({detail}); use another "
-                f"--out directory or delete {path} to start over"
+                f"--out directory, or delete {directory} to start over"
             )
     write_json_atomic(path, {"schema": SCHEMA, "config": record})
 
 
 def finished(path: Path) -> bool:
     """Whether `path` is a complete unit file (a corrupt one counts as unfinished)."""
+    return _finished_record(path) is not None
+
+
+def _finished_record(path: Path) -> dict[str, Any] | None:
     try:
         record = read_json(path)
     except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("status") == "finished" else None
+
+
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process that is writing the temporary file `tmp` still runs.
+
+    `write_json_atomic` names its temporary files `.NAME.PID.RANDOM.tmp`; a file of a
+    live process (another sweep on the same directory) must be left alone.
+    """
+    try:
+        pid = int(tmp.name.rsplit(".", 3)[-3])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
         return False
-    return isinstance(record, dict) and record.get("status") == "finished"
+    except PermissionError:
+        return True
+    return True
 
 
 def run_sweep(
@@ -155,14 +209,25 @@ def run_sweep(
     directory = Path(out) / experiment.name
     runs = directory / "runs"
     runs.mkdir(parents=True, exist_ok=True)
+    todo = experiment.units(config)  # raises on settings that make no grid
     check_same_config(directory, config, experiment.grid_fields)
     for stray in runs.glob(".*.tmp"):
-        stray.unlink()  # left by a run killed mid-write; its unit is redone below
+        if not _writer_alive(stray):
+            stray.unlink()  # left by a run killed mid-write; its unit is redone below
 
-    todo = experiment.units(config)
-    pending = [u for u in todo if not finished(runs / f"{u.key}.json")]
+    record = config_record(config)
+    pending, stale = [], 0
+    for item in todo:
+        done = _finished_record(runs / f"{item.key}.json")
+        if done is not None and settings_differ(done.get("config", {}), record,
+                                                experiment.grid_fields):
+            stale += 1  # computed under other settings (sweep.json was deleted): redo
+            done = None
+        if done is None:
+            pending.append(item)
     log(f"{experiment.name}: {len(todo)} runs, {len(todo) - len(pending)} already finished, "
-        f"{len(pending)} to run -> {directory}")
+        f"{len(pending)} to run" + (f" ({stale} made with other settings)" if stale else "")
+        + f" -> {directory}")
     bar = tqdm(pending, desc=experiment.name, unit="run", disable=not context.progress)
     for item in bar:
         bar.set_postfix_str(item.key, refresh=True)
@@ -174,7 +239,7 @@ def run_sweep(
             "status": "finished",
             "experiment": experiment.name,
             "unit": item.as_dict(),
-            "config": config_record(config),
+            "config": record,
             "rows": rows,
             "environment": environment(context.device),
             "code": context.code,
@@ -185,9 +250,15 @@ def run_sweep(
 
 
 def load_units(directory: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """All finished unit files under `directory`, grouped by experiment name."""
+    """The finished unit files of the sweeps in `directory`, grouped by experiment name.
+
+    `directory` is a sweep output (`DIR/EXPERIMENT/runs/*.json`) or one experiment's
+    folder (`DIR/runs/*.json`); sweeps nested deeper are other sweeps and are not read.
+    """
+    directory = Path(directory)
+    paths = [*directory.glob("*/runs/*.json"), *directory.glob("runs/*.json")]
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(Path(directory).rglob("runs/*.json")):
+    for path in sorted(paths):
         if not finished(path):
             continue
         record = read_json(path)
@@ -199,11 +270,13 @@ def load_units(directory: str | Path) -> dict[str, list[dict[str, Any]]]:
 def override(config: Any, assignments: Iterable[str]) -> Any:
     """A copy of the frozen `config` with `key=value` assignments applied.
 
-    Values are parsed to the type of the field's current value: numbers, booleans,
-    None, and comma-separated tuples. Unknown keys and unparsable values raise
-    ValueError naming the key and what was expected.
+    Values are parsed by the field's declared type: int, float, bool, str, tuples of
+    those as comma-separated lists, and `none` only where the type admits None. Unknown
+    keys and values of the wrong type raise ValueError naming the key and the type; the
+    config's own checks then run on the result.
     """
-    known = {f.name: f for f in fields(config)}
+    hints = typing.get_type_hints(type(config))
+    known = {f.name for f in fields(config)}
     changes: dict[str, Any] = {}
     for text in assignments:
         key, sep, value = text.partition("=")
@@ -214,33 +287,31 @@ def override(config: Any, assignments: Iterable[str]) -> Any:
             raise ValueError(
                 f"unknown setting {key!r} for {type(config).__name__}; known: {sorted(known)}"
             )
-        changes[key] = _parse_like(getattr(config, key), value.strip(), key)
+        changes[key] = _parse_typed(hints[key], value.strip(), key)
     return replace(config, **changes)
 
 
-def _parse_like(current: Any, text: str, key: str) -> Any:
-    if text.lower() == "none":
+def _parse_typed(kind: Any, text: str, key: str) -> Any:
+    """`text` as a value of the annotation `kind`."""
+    union = typing.get_origin(kind) in (typing.Union, types.UnionType)
+    options = typing.get_args(kind) if union else (kind,)
+    if text.lower() == "none" and type(None) in options:
         return None
-    try:
-        if isinstance(current, bool):
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(text)
-            return text.lower() in ("true", "1", "yes")
-        if isinstance(current, tuple):
-            kind = type(current[0]) if current else str
-            return tuple(_parse_like(kind(), part.strip(), key) for part in text.split(",") if part)
-        if isinstance(current, int):
-            return int(text)
-        if isinstance(current, float):
-            return float(text)
-        if current is None:  # an optional field left at None: take a number if it is one
-            for kind in (int, float):
-                try:
-                    return kind(text)
-                except ValueError:
-                    pass
-        return text
-    except ValueError:
-        raise ValueError(
-            f"setting {key!r} expects a {type(current).__name__}, got {text!r}"
-        ) from None
+    for option in (o for o in options if o is not type(None)):
+        if typing.get_origin(option) is tuple:
+            inner = typing.get_args(option)[0]
+            return tuple(_parse_typed(inner, part.strip(), key) for part in text.split(",")
+                         if part.strip())
+        try:
+            if option is bool:
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(text)
+                return text.lower() in ("true", "1", "yes")
+            if option in (int, float, str):
+                return option(text)
+        except ValueError:
+            continue
+    names = " or ".join("none" if o is type(None) else getattr(o, "__name__", str(o))
+                        for o in options)
+    raise ValueError(f"setting {key!r} expects {names}, got {text!r}")
+

@@ -105,3 +105,27 @@ def test_data_fetch_downloads_from_a_local_mirror(tmp_path, shared_data_dir, iso
     assert f"mnist: ready in {tmp_path / 'mnist'}" in capsys.readouterr().out
     assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
     assert str(tmp_path / "mnist") in capsys.readouterr().out
+
+
+def test_invalid_sweep_settings_are_refused_before_anything_is_written(tmp_path, capsys):
+    code = main(["sweep", "rotation-depth", "--set", "lr=-1", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "RotationDepthConfig.lr must be positive, got -1.0" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert main(["sweep", "rotation-depth", "--set", "limit_train=abc"]) == 2
+    assert "'limit_train' expects int or none, got 'abc'" in capsys.readouterr().err
+
+
+def test_reproduce_refuses_unknown_data_sets(tmp_path, capsys):
+    assert main(["reproduce", "--dataset", "foo", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown data sets ['foo']" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_flags_that_would_be_ignored_are_refused(capsys):
+    assert main(["run", "rotation", "--dataset", "digits", "--model", "hyper",
+                 "--embedding-dim", "5"]) == 2
+    assert "embedding_dim applies to the embedding method" in capsys.readouterr().err
+    assert main(["run", "rotation", "--dataset", "digits", "--optimizer", "adam",
+                 "--momentum", "0.9"]) == 2
+    assert "momentum applies to sgd only" in capsys.readouterr().err

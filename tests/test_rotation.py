@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hypermod.tasks import RotationConfig, angle_bins, rotate
+from hypermod.tasks import RotationConfig, angle_bins, chance_error, rotate
 
 
 @pytest.mark.parametrize("size", [(28, 28), (7, 7), (8, 8)])
@@ -71,3 +71,13 @@ def test_bad_task_settings_are_refused():
         RotationConfig(interpolation="cubic")
     with pytest.raises(ValueError, match="degrees"):
         rotate(torch.zeros(2, 1, 4, 4), torch.zeros(3))
+
+
+@pytest.mark.parametrize("binning", ["reference", "circular"])
+@pytest.mark.parametrize("bins", [2, 12])
+def test_chance_error_is_the_best_constant_guess(binning, bins):
+    angles = torch.linspace(0, 360, 360_001)[:-1]  # uniform over [0, 360)
+    share = torch.bincount(angle_bins(angles, bins, binning), minlength=bins) / len(angles)
+    assert chance_error(bins, binning) == pytest.approx(1 - share.max().item(), abs=1e-4)
+    if binning == "reference" and bins == 12:
+        assert chance_error(bins, binning) == 0.875  # bin 11 covers [315, 360)

@@ -92,6 +92,37 @@ def test_more_seeds_or_data_sets_extend_but_other_settings_are_refused(tmp_path)
         _sweep(Toy(), ToyConfig(scale=2.0), tmp_path)
 
 
+def test_settings_changed_behind_the_sweeps_back_are_redone(tmp_path):
+    _sweep(Toy(), ToyConfig(), tmp_path)
+    (tmp_path / "toy" / "sweep.json").unlink()  # what the refusal message allows
+    toy, lines = Toy(), []
+    counts = run_sweep(toy.experiment, ToyConfig(scale=2.0), tmp_path,
+                       SweepContext("cpu", progress=False), lines.append)
+    assert counts == {"total": 4, "skipped": 0, "ran": 4}
+    assert "(4 made with other settings)" in lines[0]
+    values = sorted(r["rows"][0]["value"] for r in load_units(tmp_path)["toy"])
+    assert values == [2.0, 2.0, 4.0, 4.0]
+
+
+def test_sweeps_nested_deeper_are_not_read_as_this_one(tmp_path):
+    _sweep(Toy(), ToyConfig(), tmp_path)
+    _sweep(Toy(), ToyConfig(scale=5.0, seeds=1), tmp_path / "other")
+    assert len(load_units(tmp_path)["toy"]) == 4
+    assert len(load_units(tmp_path / "other")["toy"]) == 2
+    assert len(load_units(tmp_path / "toy")["toy"]) == 4  # an experiment's own folder
+
+
+def test_temporary_files_of_a_live_writer_are_left_alone(tmp_path):
+    runs = tmp_path / "toy" / "runs"
+    runs.mkdir(parents=True)
+    live = runs / f".dataset-a_seed-1.json.{os.getpid()}.0a1b2c3d.tmp"
+    dead = runs / ".dataset-b_seed-1.json.999999999.0a1b2c3d.tmp"
+    live.write_text("{")
+    dead.write_text("{")
+    _sweep(Toy(), ToyConfig(), tmp_path)
+    assert live.exists() and not dead.exists()
+
+
 def test_override_parses_by_field_type_and_refuses_unknown_keys():
     @dataclass(frozen=True)
     class C:
@@ -108,8 +139,14 @@ def test_override_parses_by_field_type_and_refuses_unknown_keys():
     assert override(C(limit=5), ["limit=none"]).limit is None
     with pytest.raises(ValueError, match="unknown setting 'depth'"):
         override(C(), ["depth=3"])
-    with pytest.raises(ValueError, match="'epochs' expects a int, got 'ten'"):
+    with pytest.raises(ValueError, match="'epochs' expects int, got 'ten'"):
         override(C(), ["epochs=ten"])
+    with pytest.raises(ValueError, match="'epochs' expects int, got 'none'"):
+        override(C(), ["epochs=none"])  # None only where the type admits it
+    with pytest.raises(ValueError, match="'limit' expects int or none, got 'abc'"):
+        override(C(), ["limit=abc"])
+    with pytest.raises(ValueError, match="'depths' expects int, got 'a'"):
+        override(C(), ["depths=2,a"])
     with pytest.raises(ValueError, match="key=value"):
         override(C(), ["epochs"])
 
@@ -117,7 +154,8 @@ def test_override_parses_by_field_type_and_refuses_unknown_keys():
 def _cli_sweep(out: Path, *extra: str) -> subprocess.Popen:
     args = [sys.executable, "-m", "hypermod.cli", "sweep", "assumption2", "--quick",
             "--no-progress", "--device", "cpu", "--out", str(out), "--seeds", "1",
-            "--set", "widths=1,2,3,4,5,6", "--set", "epochs=12", "--set", "limit_train=600",
+            "--set", "widths=1,2,3,4,5,6,7,8,9,10", "--set", "epochs=12",
+            "--set", "limit_train=600",
             *extra]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -142,15 +180,15 @@ def test_a_killed_sweep_process_resumes_where_it_stopped(tmp_path, sig):
     if sig == signal.SIGINT:
         assert "interrupted" in output
     done = {p.name: p.read_bytes() for p in runs.glob("*.json")}
-    assert 2 <= len(done) < 6
+    assert 2 <= len(done) < 10
     for content in done.values():
         assert json.loads(content)["status"] == "finished"  # nothing half-written
 
     proc = _cli_sweep(tmp_path)
     output = proc.communicate(timeout=300)[0]
     assert proc.returncode == 0, output
-    assert f"6 runs, {len(done)} already finished, {6 - len(done)} to run" in output
-    assert len(list(runs.glob("*.json"))) == 6
+    assert f"10 runs, {len(done)} already finished, {10 - len(done)} to run" in output
+    assert len(list(runs.glob("*.json"))) == 10
     for name, content in done.items():
         assert (runs / name).read_bytes() == content
     assert not list(runs.glob(".*"))

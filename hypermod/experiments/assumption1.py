@@ -26,7 +26,7 @@ from hypermod import plotting
 from hypermod.aggregate import final_rows, group_stats
 from hypermod.models import conv_teacher, shallow_mlp
 from hypermod.reporting import Section, markdown_table, pm
-from hypermod.sweep import Experiment, SweepContext, Unit, unit
+from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks.limits import limited
 from hypermod.train import resolve_device
 
@@ -59,6 +59,14 @@ class Assumption1Config:
     limit_train: int | None = None
     limit_test: int | None = None
     seeds: int = 5
+
+    def __post_init__(self) -> None:
+        check_settings(self, nonempty=("datasets",),
+                       positive=("width", "epochs", "lr", "batch_size", "test_batch_size",
+                                 "noise_size", "seeds"),
+                       optional_positive=("limit_train", "limit_test"))
+        if self.momentum < 0:
+            raise ValueError(f"Assumption1Config.momentum must be >= 0, got {self.momentum}")
 
 
 FULL = Assumption1Config()

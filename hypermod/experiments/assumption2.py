@@ -20,7 +20,7 @@ from hypermod import plotting
 from hypermod.aggregate import final_rows, group_stats, spearman
 from hypermod.models import count_trainable, shallow_mlp
 from hypermod.reporting import Section, markdown_table, pm
-from hypermod.sweep import Experiment, SweepContext, Unit, unit
+from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks import ClassificationTask
 from hypermod.train import TrainConfig, fit, resolve_device
 
@@ -47,6 +47,11 @@ class Assumption2Config:
     limit_train: int | None = None
     limit_test: int | None = None
     seeds: int = 5
+
+    def __post_init__(self) -> None:
+        check_settings(self, nonempty=("datasets", "widths"),
+                       positive=("widths", "epochs", "lr", "batch_size", "seeds"),
+                       optional_positive=("limit_train", "limit_test"))
 
 
 FULL = Assumption2Config()

@@ -44,6 +44,17 @@ def is_available(name: str, data_dir: str | Path | None = None) -> bool:
     return True
 
 
+def require_datasets(names: tuple[str, ...], data_dir: str | Path | None = None) -> None:
+    """Fail now, not hours into a sweep, if one of `names` cannot be found here.
+
+    Raises the data layer's error (it lists the places searched and the fetch command),
+    or ValueError for a name that is no data set at all.
+    """
+    for name in names:
+        if name not in BUILT_IN:
+            find_dataset(name, data_dir)
+
+
 def available_datasets(experiment: Experiment, data_dir: str | Path | None = None) -> tuple:
     """The data sets `experiment` supports that are usable here without a download."""
     return tuple(name for name in experiment.datasets if is_available(name, data_dir))

@@ -9,7 +9,7 @@ from typing import Any
 
 from hypermod.experiments.registry import EXPERIMENTS
 from hypermod.reporting import Section, markdown_table
-from hypermod.sweep import load_units
+from hypermod.sweep import load_units, settings_differ
 
 
 def _settings_table(records: list[dict[str, Any]]) -> str:
@@ -54,6 +54,18 @@ def _environment_table(grouped: dict[str, list[dict[str, Any]]]) -> str:
     ])
 
 
+def _check_one_setting(name: str, records: list[dict[str, Any]], grid_fields) -> None:
+    """Refuse to average runs made under different settings into one curve."""
+    first = records[0]
+    for record in records[1:]:
+        diff = settings_differ(first["config"], record["config"], grid_fields)
+        if diff:
+            raise ValueError(
+                f"{name}: {first['path']} and {record['path']} were made with different "
+                f"settings ({', '.join(diff)}); report them from separate directories"
+            )
+
+
 def build_report(directory: str | Path) -> Path:
     """Write `directory/report.md` and `directory/figures/*.png` from the result files there.
 
@@ -73,6 +85,7 @@ def build_report(directory: str | Path) -> Path:
         if experiment is None or experiment.report is None:
             unknown.append(name)
             continue
+        _check_one_setting(name, grouped[name], experiment.grid_fields)
         sections.append((name, experiment.report(grouped[name], directory), grouped[name]))
 
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -51,6 +51,8 @@ class ModelConfig:
             raise ValueError(f"depth must be >= 0, got {self.depth}")
         if self.embedding_dim is not None and self.embedding_dim < 1:
             raise ValueError(f"embedding_dim must be positive, got {self.embedding_dim}")
+        if self.embedding_dim is not None and self.method == "hyper":
+            raise ValueError("embedding_dim applies to the embedding method, not to hyper")
 
 
 def reference_embedding_dim(d_x: int, primary_hidden: int = 10) -> int:

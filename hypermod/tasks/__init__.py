@@ -7,6 +7,7 @@ from hypermod.tasks.rotation import (
     RotationConfig,
     RotationTask,
     angle_bins,
+    chance_error,
     rotate,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "RotationConfig",
     "RotationTask",
     "angle_bins",
+    "chance_error",
     "rotate",
 ]

@@ -110,6 +110,20 @@ def angle_bins(degrees: Tensor, num_bins: int = 12, binning: str = "reference") 
     return gap.argmin(dim=1)  # argmin returns the first of equal minima
 
 
+def chance_error(num_bins: int = 12, binning: str = "reference") -> float:
+    """Test error of the best constant guess when angles are uniform in [0, 360).
+
+    Circular bins are equal, so any guess errs with 1 - 1/num_bins. Without wrap-around
+    the first bin spans half a bin width and the last one and a half ([315, 360) for 12
+    bins), so always guessing the last bin errs with 1 - 1.5/num_bins: 0.875, not 11/12.
+    """
+    if binning == "circular":
+        return 1 - 1 / num_bins
+    if binning != "reference":
+        raise ValueError(f"unknown binning {binning!r}; choose one of {BINNINGS}")
+    return 1 - 1.5 / num_bins
+
+
 class RotationTask:
     """Batches of ((x, I), label) for rotation prediction, built on the device.
 
