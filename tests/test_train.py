@@ -8,7 +8,7 @@ import torch
 from hypermod.data import load_dataset
 from hypermod.models import ModelConfig, build_model
 from hypermod.runs import RotationRun, run_rotation
-from hypermod.tasks import RotationTask
+from hypermod.tasks import RotationTask, chance_error
 from hypermod.train import TrainConfig, evaluate, fit, resolve_device
 
 TIMING = {"train_seconds", "samples_per_second"}
@@ -63,8 +63,9 @@ def test_hypernetwork_learns_rotation_on_6000_mnist_images_in_one_epoch(shared_d
     )
     result = run_rotation(run, data_dir=shared_data_dir, progress=False)
     error = result["final"]["test_error"]
-    # Chance is 11/12 = 0.917 on 12 bins; one epoch on a tenth of MNIST must beat it by far.
-    assert error < 0.70, error
+    # The best constant guess errs with 0.875 under the reference binning; one epoch on a
+    # tenth of MNIST must beat it by far.
+    assert error < 0.70 < chance_error(12, "reference"), error
     assert result["dataset"]["num_test"] == 10_000
 
 
