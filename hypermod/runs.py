@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -107,7 +107,3 @@ def run_rotation(
         write_json_atomic(out_dir / "result.json", result)
     return result
 
-
-def with_method(run: RotationRun, method: str) -> RotationRun:
-    """The same run with the other conditioning method."""
-    return replace(run, model=replace(run.model, method=method))

@@ -26,11 +26,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from hypermod.aggregate import Row
+from hypermod.data import load_dataset
 from hypermod.reporting import Section
 from hypermod.results import SCHEMA, code_version, environment, read_json, write_json_atomic
 from hypermod.train import resolve_device
-
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,6 @@ class SweepContext:
 
     def dataset(self, name: str):
         """The data set called `name`, loaded on first use and kept for later units."""
-        from hypermod.data import load_dataset
-
         if name not in self._cache:
             self._cache[name] = load_dataset(name, self.data_dir)
         return self._cache[name]
