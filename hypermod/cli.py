@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,11 +24,63 @@ from hypermod.tasks import BINNINGS, INTERPOLATIONS, RotationConfig
 from hypermod.train import OPTIMIZERS, TrainConfig
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+def _integer(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _integer(text, 1, "a positive integer")
+
+
+def _nonnegative_int(text: str) -> int:
+    return _integer(text, 0, "an integer >= 0")
+
+
+def _seed(text: str) -> int:
+    value = _integer(text, 0, "an integer >= 0")
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be below 2**63, got {text}")
+    return value
+
+
+def _number(text: str, positive: bool) -> float:
+    what = "a finite number > 0" if positive else "a finite number >= 0"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    return _number(text, positive=True)
+
+
+def _nonnegative_float(text: str) -> float:
+    return _number(text, positive=False)
+
+
+def _check_out_dir(path: Path) -> None:
+    """Fail now, not after the first hours of training, if `path` cannot take results.
+
+    Creates the directory and a probe file in it, then removes the probe.
+    """
+    probe = path / f".hypermod-write-test.{os.getpid()}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"cannot write to the output directory {path}: "
+                         f"{err.strerror or err}") from None
 
 
 def _add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
@@ -36,27 +90,29 @@ def _add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
     if with_model:
         p.add_argument("--model", choices=METHODS, default="hyper",
                        help="hyper: g(x; f(I)); embedding: q([e(I), x]) (default: hyper)")
-    p.add_argument("--depth", type=int, default=4,
+    p.add_argument("--depth", type=_nonnegative_int, default=4,
                    help="hidden-to-hidden blocks in the encoder f or e (default: 4)")
     p.add_argument("--activation", default=None,
                    help="activation of g and q (default: elu for cifar10, relu otherwise)")
     p.add_argument("--embedding-dim", type=_positive_int, default=None,
                    help="E for the embedding method (default: 10 * d_x + 10)")
     p.add_argument("--epochs", type=_positive_int, default=10, help="epochs (default: 10)")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
+    p.add_argument("--lr", type=_positive_float, default=0.01,
+                   help="learning rate (default: 0.01)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
                    help="optimizer (default: plain sgd, as the reference)")
-    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
+    p.add_argument("--momentum", type=_nonnegative_float, default=0.0,
+                   help="SGD momentum (default: 0)")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="(default: 64)")
     p.add_argument("--test-batch-size", type=_positive_int, default=1000, help="(default: 1000)")
-    p.add_argument("--seed", type=int, default=1,
+    p.add_argument("--seed", type=_seed, default=1,
                    help="seeds initialization, data order and angles (default: 1)")
     p.add_argument("--binning", choices=BINNINGS, default="reference",
                    help="reference: nearest of 0..330 without wrap-around; circular wraps "
                         "(default: reference)")
     p.add_argument("--interpolation", choices=INTERPOLATIONS, default="nearest",
                    help="rotation sampling (default: nearest, as PIL in the reference)")
-    p.add_argument("--test-seed", type=int, default=0,
+    p.add_argument("--test-seed", type=_seed, default=0,
                    help="seed of the fixed test-set angles (default: 0)")
     p.add_argument("--limit-train", type=_positive_int, default=None,
                    help="use only the first N training images (quick runs)")
@@ -65,7 +121,8 @@ def _add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
                         "system locations)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--out", type=Path, default=None,
-                   help="write result.json and metrics.jsonl into this directory")
+                   help="write result.json, metrics.jsonl and checkpoint.pt into this "
+                        "directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -91,12 +148,29 @@ def _rotation_run(args: argparse.Namespace, method: str) -> RotationRun:
     )
 
 
+def _outcome(result: dict) -> str:
+    """"test error E, test loss L", or where the run diverged."""
+    if result.get("status") == "diverged":
+        where = result["diverged"]
+        return (f"diverged at epoch {where['epoch']} (train loss NaN or infinite; last "
+                f"finite train loss {where['last_finite_loss']})")
+    final = result["final"]
+    return f"test error {final['test_error']:.4f}, test loss {final['test_loss']:.4f}"
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.resume and args.out is None:
+        raise ValueError("--resume needs --out DIR, the directory of the run to resume")
     run = _rotation_run(args, args.model)
-    result = run_rotation(run, args.out, data_dir=args.data_dir, progress=not args.no_progress)
-    final, counts = result["final"], result["param_counts"]
-    print(f"{args.model} on {args.dataset}: test error {final['test_error']:.4f}, "
-          f"test loss {final['test_loss']:.4f}, parameters {counts}")
+    if args.out is not None:
+        _check_out_dir(args.out)
+    result = run_rotation(run, args.out, data_dir=args.data_dir, progress=not args.no_progress,
+                          resume=args.resume)
+    if result["resumed_after_epoch"] is not None:
+        print(f"resumed from {args.out / 'checkpoint.pt'} after epoch "
+              f"{result['resumed_after_epoch']}")
+    print(f"{args.model} on {args.dataset}: {_outcome(result)}, parameters "
+          f"{result['param_counts']}")
     if args.out is not None:
         print(f"result: {args.out / 'result.json'}")
     return 0
@@ -105,19 +179,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
 
+    runs = {method: _rotation_run(args, method) for method in METHODS}
+    if args.out is not None:
+        _check_out_dir(args.out)
     data = load_dataset(args.dataset, args.data_dir)
     results = {}
-    for method in METHODS:
-        run = _rotation_run(args, method)
+    for method, run in runs.items():
         out = args.out / method if args.out is not None else None
         results[method] = run_rotation(run, out, data=data, progress=not args.no_progress)
     print(f"\nrotation prediction on {args.dataset}, depth {args.depth}, {args.epochs} epochs, "
           f"seed {args.seed}")
     print(f"{'method':<10} {'test error':>10} {'test loss':>10} {'trainable':>11}")
     for method, result in results.items():
-        final = result["final"]
+        final, trainable = result["final"], result["param_counts"]["trainable"]
+        if result.get("status") == "diverged":
+            print(f"{method:<10} {'diverged':>10} {'-':>10} {trainable:>11,}  "
+                  f"({_outcome(result)})")
+            continue
         print(f"{method:<10} {final['test_error']:>10.4f} {final['test_loss']:>10.4f} "
-              f"{result['param_counts']['trainable']:>11,}")
+              f"{trainable:>11,}")
     return 0
 
 
@@ -151,13 +231,14 @@ def _experiment_settings(args: argparse.Namespace, experiment):
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from hypermod.experiments import get_experiment, require_datasets
-    from hypermod.sweep import SweepContext, run_sweep
+    from hypermod.sweep import run_sweep
 
     experiment = get_experiment(args.experiment)
     config = _experiment_settings(args, experiment)
     require_datasets(config.datasets, args.data_dir)
+    _check_out_dir(args.out)
     print(f"{experiment.name} ({'full' if args.full else 'quick'} settings): {config}")
-    context = SweepContext(args.device, args.data_dir, progress=not args.no_progress)
+    context = _sweep_context(args)
     counts = run_sweep(experiment, config, args.out, context)
     print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
           f"finished; results in {args.out / experiment.name}")
@@ -183,7 +264,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         settings_for,
     )
     from hypermod.experiments.report import build_report
-    from hypermod.sweep import SweepContext, run_sweep
+    from hypermod.sweep import run_sweep
 
     start = time.perf_counter()
     out = args.out or Path("runs") / f"reproduce-{'full' if args.full else 'quick'}"
@@ -206,7 +287,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                                                seeds=args.seeds)))
     if not plans:
         raise ValueError(f"no experiment runs on {args.dataset}")
-    context = SweepContext(args.device, args.data_dir, progress=not args.no_progress)
+    _check_out_dir(out)
+    context = _sweep_context(args)
     for experiment, config in plans:
         run_sweep(experiment, config, out, context)
     report = build_report(out)
@@ -244,6 +326,40 @@ def _add_sweep_flags(p: argparse.ArgumentParser, default_out: Path | None) -> No
     p.add_argument("--data-dir", type=Path, default=None, help="look for data sets here first")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    fast = p.add_argument_group("speed", "seed ensembles and GPU settings (results change "
+                                         "only by float rounding)")
+    fast.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
+                      help="train the seeds of a configuration as one batched model where the "
+                           "experiment supports it (default: on)")
+    fast.add_argument("--max-ensemble", type=_positive_int, default=None, metavar="S",
+                      help="at most S seeds per ensemble (default: all pending seeds)")
+    fast.add_argument("--ensemble-mode", choices=("bmm", "vmap"), default="bmm",
+                      help="how members run: batched matmuls or torch.func.vmap (default: bmm)")
+    fast.add_argument("--tf32", action="store_true", help="TensorFloat-32 matmuls on CUDA")
+    fast.add_argument("--autocast", choices=("none", "bf16"), default="none",
+                      help="bfloat16 autocast of the forward pass (default: none)")
+    fast.add_argument("--compile", action="store_true", help="torch.compile the forward pass")
+    fast.add_argument("--cuda-graphs", action="store_true",
+                      help="capture each training step as a CUDA graph (CUDA only)")
+
+
+def _sweep_context(args: argparse.Namespace):
+    """The SweepContext the sweep flags ask for."""
+    import torch
+
+    from hypermod.ensemble_train import Accel
+    from hypermod.sweep import SweepContext
+
+    accel = Accel(tf32=args.tf32, autocast=args.autocast, compile=args.compile,
+                  cuda_graphs=args.cuda_graphs)
+    context = SweepContext(args.device, args.data_dir, progress=not args.no_progress,
+                           ensemble=args.ensemble, max_ensemble=args.max_ensemble,
+                           accel=accel, ensemble_mode=args.ensemble_mode)
+    if accel != Accel() and not args.ensemble:
+        raise ValueError("--tf32, --autocast, --compile and --cuda-graphs apply to ensembles; "
+                         "drop --no-ensemble or those flags")
+    accel.check_device(torch.device(context.device))
+    return context
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="train one model and write its result file",
                        description="Train one model on a task and write DIR/result.json.")
     _add_rotation_flags(p, with_model=True)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out DIR from its checkpoint (written after "
+                        "every epoch); same settings needed, --epochs may grow")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("compare", help="train both methods with the same settings",

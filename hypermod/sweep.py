@@ -71,6 +71,9 @@ class Experiment:
             seeds...); a rerun may change them, but not the others.
         report: (finished unit records, report directory) -> the experiment's report
             section; it writes its figures under that directory.
+        run_ensemble: optional (config, units of one grid point that differ only in
+            seed, context) -> {seed: rows}, training those seeds as one ensemble; each
+            seed's rows must be what `run` gives for its unit, up to float rounding.
     """
 
     name: str
@@ -82,16 +85,35 @@ class Experiment:
     datasets: tuple[str, ...] = ()
     grid_fields: tuple[str, ...] = ("seeds",)
     report: Callable[[list[dict[str, Any]], Path], Section] | None = None
+    run_ensemble: Callable[[Any, list[Unit], SweepContext], dict[int, list[Row]]] | None = None
 
 
 class SweepContext:
-    """What a unit's run may ask of the sweep: data sets (loaded once), device, progress."""
+    """What a unit's run may ask of the sweep: data sets (loaded once), device, progress.
+
+    Args:
+        device: "auto", "cpu" or "cuda[:N]".
+        data_dir: where to look for data sets first.
+        progress: show progress bars.
+        ensemble: train the seeds of a grid point as one ensemble, where the experiment
+            can (`Experiment.run_ensemble`).
+        max_ensemble: at most this many seeds per ensemble (None: all pending seeds).
+        accel: speed settings for ensembles (an `ensemble_train.Accel`; None: defaults).
+        ensemble_mode: "bmm" or "vmap" (see `hypermod.ensemble`).
+    """
 
     def __init__(self, device: str = "auto", data_dir: str | Path | None = None,
-                 progress: bool = True):
+                 progress: bool = True, ensemble: bool = True, max_ensemble: int | None = None,
+                 accel: Any = None, ensemble_mode: str = "bmm"):
+        if max_ensemble is not None and max_ensemble < 1:
+            raise ValueError(f"max_ensemble must be None or positive, got {max_ensemble}")
         self.device = str(resolve_device(device))  # "auto" resolved once, recorded as is
         self.data_dir = data_dir
         self.progress = progress
+        self.ensemble = ensemble
+        self.max_ensemble = max_ensemble
+        self.accel = accel
+        self.ensemble_mode = ensemble_mode
         # The code this process runs is the code loaded now, whatever HEAD becomes later.
         self.code = code_version()
         self._cache: dict[str, Any] = {}
@@ -226,25 +248,57 @@ def run_sweep(
     log(f"{experiment.name}: {len(todo)} runs, {len(todo) - len(pending)} already finished, "
         f"{len(pending)} to run" + (f" ({stale} made with other settings)" if stale else "")
         + f" -> {directory}")
-    bar = tqdm(pending, desc=experiment.name, unit="run", disable=not context.progress)
-    for item in bar:
-        bar.set_postfix_str(item.key, refresh=True)
+    bar = tqdm(total=len(pending), desc=experiment.name, unit="run",
+               disable=not context.progress)
+    for group in batches(pending, experiment, context):
+        bar.set_postfix_str(group[0].key + (f" +{len(group) - 1} seeds" if len(group) > 1
+                                            else ""), refresh=True)
         started = datetime.now(timezone.utc)
         wall = time.perf_counter()
-        rows = experiment.run(config, item, context)
-        write_json_atomic(runs / f"{item.key}.json", {
-            "schema": SCHEMA,
-            "status": "finished",
-            "experiment": experiment.name,
-            "unit": item.as_dict(),
-            "config": record,
-            "rows": rows,
-            "environment": environment(context.device),
-            "code": context.code,
-            "started_at": started.isoformat(timespec="seconds"),
-            "wall_seconds": time.perf_counter() - wall,
-        })
+        if len(group) == 1:
+            results = {group[0].seed: experiment.run(config, group[0], context)}
+        else:
+            results = experiment.run_ensemble(config, group, context)
+        seconds = time.perf_counter() - wall
+        for item in group:
+            # Each unit records its share of the wall time, so that sums stay run time.
+            extra = ({"ensemble": {"size": len(group), "seeds": [u.seed for u in group],
+                                   "mode": context.ensemble_mode, "wall_seconds": seconds}}
+                     if len(group) > 1 else {})
+            write_json_atomic(runs / f"{item.key}.json", {
+                "schema": SCHEMA,
+                "status": "finished",
+                "experiment": experiment.name,
+                "unit": item.as_dict(),
+                "config": record,
+                "rows": results[item.seed],
+                "environment": environment(context.device),
+                "code": context.code,
+                "started_at": started.isoformat(timespec="seconds"),
+                "wall_seconds": seconds / len(group),
+                **extra,
+            })
+        bar.update(len(group))
+    bar.close()
     return {"total": len(todo), "skipped": len(todo) - len(pending), "ran": len(pending)}
+
+
+def batches(pending: list[Unit], experiment: Experiment,
+            context: SweepContext) -> list[list[Unit]]:
+    """The pending units in the order they run: alone, or grouped into seed ensembles.
+
+    With ensembles on and an experiment that supports them, units of the same grid point
+    go together (at most `context.max_ensemble` per group), in the order their points
+    first appear.
+    """
+    if not context.ensemble or experiment.run_ensemble is None:
+        return [[item] for item in pending]
+    by_point: dict[tuple, list[Unit]] = {}
+    for item in pending:
+        by_point.setdefault(item.point, []).append(item)
+    size = context.max_ensemble or max(len(g) for g in by_point.values())
+    return [group[i : i + size] for group in by_point.values()
+            for i in range(0, len(group), size)]
 
 
 def load_units(directory: str | Path) -> dict[str, list[dict[str, Any]]]:

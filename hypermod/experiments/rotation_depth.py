@@ -13,6 +13,7 @@ from typing import Any
 
 from hypermod import plotting
 from hypermod.aggregate import final_rows, group_stats
+from hypermod.ensemble_runs import run_rotation_ensemble
 from hypermod.models import ModelConfig
 from hypermod.reporting import Section, markdown_table, pm
 from hypermod.runs import RotationRun, default_activation, run_rotation
@@ -79,10 +80,9 @@ def units(config: RotationDepthConfig) -> list[Unit]:
     ]
 
 
-def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
-    """Train one model; one row per epoch."""
+def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> RotationRun:
     p = dict(item.point)
-    spec = RotationRun(
+    return RotationRun(
         dataset=p["dataset"],
         model=ModelConfig(p["method"], p["depth"], activation=default_activation(p["dataset"])),
         train=TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
@@ -92,10 +92,28 @@ def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict
         limit_test=config.limit_test,
         device=ctx.device,
     )
-    result = run_rotation(spec, data=ctx.dataset(p["dataset"]), progress=ctx.progress)
+
+
+def _rows(item: Unit, result: dict[str, Any]) -> list[dict[str, Any]]:
     counts = result["param_counts"]  # by role: f and g_generated, or e and q
     return [{**item.as_dict(), **epoch, "trainable": counts["trainable"], "param_counts": counts}
             for epoch in result["epochs"]]
+
+
+def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
+    """Train one model; one row per epoch."""
+    spec = _spec(config, item, ctx)
+    return _rows(item, run_rotation(spec, data=ctx.dataset(spec.dataset), progress=ctx.progress))
+
+
+def run_ensemble(config: RotationDepthConfig, items: list[Unit],
+                 ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
+    """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
+    spec = _spec(config, items[0], ctx)
+    results = run_rotation_ensemble(spec, [u.seed for u in items],
+                                    data=ctx.dataset(spec.dataset), accel=ctx.accel,
+                                    mode=ctx.ensemble_mode, progress=ctx.progress)
+    return {u.seed: _rows(u, r) for u, r in zip(items, results)}
 
 
 def report(records: list[dict[str, Any]], outdir: Path) -> Section:
@@ -191,6 +209,7 @@ EXPERIMENT = Experiment(
     datasets=("digits", "mnist", "fashion-mnist", "cifar10"),
     units=units,
     run=run,
+    run_ensemble=run_ensemble,
     grid_fields=("datasets", "methods", "depths", "seeds"),
     report=report,
 )

@@ -19,6 +19,7 @@ from typing import Any
 
 from hypermod import plotting
 from hypermod.aggregate import final_rows, group_stats
+from hypermod.ensemble_runs import run_rotation_ensemble
 from hypermod.models import ModelConfig
 from hypermod.reporting import Section, markdown_table, pm
 from hypermod.runs import RotationRun, default_activation, run_rotation
@@ -91,8 +92,7 @@ def units(config: RotationEmbeddingConfig) -> list[Unit]:
     return out
 
 
-def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
-    """Train one model; one row per epoch."""
+def _spec(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> RotationRun:
     p = dict(item.point)
     hyper = p["method"] == "hyper"
     model = ModelConfig(
@@ -101,16 +101,34 @@ def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[
         activation=default_activation(p["dataset"]),
         embedding_dim=None if hyper else p["E"],
     )
-    spec = RotationRun(
+    return RotationRun(
         dataset=p["dataset"], model=model,
         train=TrainConfig(epochs=config.epochs, lr=p["lr"], batch_size=config.batch_size,
                           seed=item.seed),
         limit_train=config.limit_train, limit_test=config.limit_test, device=ctx.device,
     )
-    result = run_rotation(spec, data=ctx.dataset(p["dataset"]), progress=ctx.progress)
+
+
+def _rows(item: Unit, result: dict[str, Any]) -> list[dict[str, Any]]:
     counts = result["param_counts"]  # by role: f and g_generated, or e and q
     return [{**item.as_dict(), **epoch, "trainable": counts["trainable"], "param_counts": counts}
             for epoch in result["epochs"]]
+
+
+def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
+    """Train one model; one row per epoch."""
+    spec = _spec(config, item, ctx)
+    return _rows(item, run_rotation(spec, data=ctx.dataset(spec.dataset), progress=ctx.progress))
+
+
+def run_ensemble(config: RotationEmbeddingConfig, items: list[Unit],
+                 ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
+    """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
+    spec = _spec(config, items[0], ctx)
+    results = run_rotation_ensemble(spec, [u.seed for u in items],
+                                    data=ctx.dataset(spec.dataset), accel=ctx.accel,
+                                    mode=ctx.ensemble_mode, progress=ctx.progress)
+    return {u.seed: _rows(u, r) for u, r in zip(items, results)}
 
 
 def _best(stats: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -190,6 +208,7 @@ EXPERIMENT = Experiment(
     datasets=("digits", "mnist", "fashion-mnist", "cifar10"),
     units=units,
     run=run,
+    run_ensemble=run_ensemble,
     grid_fields=("datasets", "seeds"),
     report=report,
 )

@@ -59,11 +59,19 @@ class ClassificationTask:
         """uint8 (B, C, H, W) -> normalized float (B, C*H*W)."""
         return ((images.float() / 255 - self.mean) / self.std).flatten(1)
 
+    def train_noise(self, count: int, generator: torch.Generator) -> None:
+        """No randomness beyond the data order."""
+        return None
+
+    def batch_from(self, index: Tensor, noise: None = None) -> tuple[tuple[Tensor], Tensor]:
+        """The training images and labels at `index` (B,)."""
+        return (self.inputs(self.train_images[index]),), self.train_labels[index]
+
     def train_batch(
         self, index: Tensor, generator: torch.Generator
     ) -> tuple[tuple[Tensor], Tensor]:
         """The training images and labels at `index` (no randomness beyond the order)."""
-        return (self.inputs(self.train_images[index]),), self.train_labels[index]
+        return self.batch_from(index)
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor], Tensor]]:
         """The test set in order."""
@@ -76,6 +84,13 @@ class ClassificationTask:
         if self.loss_name == "cross_entropy":
             return F.cross_entropy(output, target)
         return F.mse_loss(output, F.one_hot(target, self.num_classes).to(output.dtype))
+
+    def sample_losses(self, output: Tensor, target: Tensor) -> Tensor:
+        """(N, classes) outputs and (N,) labels -> (N,) losses; `loss` is their mean."""
+        if self.loss_name == "cross_entropy":
+            return F.cross_entropy(output, target, reduction="none")
+        onehot = F.one_hot(target, self.num_classes).to(output.dtype)
+        return F.mse_loss(output, onehot, reduction="none").mean(dim=1)
 
     def errors(self, output: Tensor, target: Tensor) -> Tensor:
         """Number of wrong predictions."""

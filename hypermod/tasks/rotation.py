@@ -176,12 +176,22 @@ class RotationTask:
         x = (turned - c.mean) / c.std
         return (x, instance), angle_bins(degrees, c.num_bins, c.binning)
 
+    def train_noise(self, count: int, generator: torch.Generator) -> Tensor:
+        """The randomness of `count` training samples: (count,) angles in [0, 360)."""
+        return torch.rand(count, generator=generator, device=self.device) * 360
+
+    def batch_from(self, index: Tensor, noise: Tensor) -> tuple[tuple[Tensor, Tensor], Tensor]:
+        """The training batch of the images at `index` (B,) rotated by `noise` (B,) degrees.
+
+        No host synchronization and no randomness: the step that CUDA graphs capture.
+        """
+        return self.make_batch(self.train_images[index], noise)
+
     def train_batch(
         self, index: Tensor, generator: torch.Generator
     ) -> tuple[tuple[Tensor, Tensor], Tensor]:
         """A training batch of the images at `index` with fresh angles from `generator`."""
-        degrees = torch.rand(index.shape[0], generator=generator, device=self.device) * 360
-        return self.make_batch(self.train_images[index], degrees)
+        return self.batch_from(index, self.train_noise(index.shape[0], generator))
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor, Tensor], Tensor]]:
         """The whole test set in order, with its fixed angles."""
@@ -192,6 +202,10 @@ class RotationTask:
     def loss(self, output: Tensor, target: Tensor) -> Tensor:
         """Mean cross-entropy over the bins."""
         return F.cross_entropy(output, target)
+
+    def sample_losses(self, output: Tensor, target: Tensor) -> Tensor:
+        """(N, bins) outputs and (N,) labels -> (N,) cross-entropies; `loss` is their mean."""
+        return F.cross_entropy(output, target, reduction="none")
 
     def errors(self, output: Tensor, target: Tensor) -> Tensor:
         """Number of wrong predictions (a 0-dim tensor, left on the device)."""
