@@ -12,8 +12,9 @@ import platform
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -23,45 +24,86 @@ import hypermod
 SCHEMA = 1
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Write `obj` as JSON to `path` so that readers see the old file or the whole new one.
+class WriteError(OSError):
+    """A result or checkpoint could not be written (full disk, no permission...); the
+    message names the file, and nothing partial was left behind."""
 
-    The text goes to a temporary file in the same directory, is flushed to disk, then
-    renamed over `path`; a crash at any point leaves no half-written `path`.
+
+def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Call `write(file)` on a new file that replaces `path` only once it is complete.
+
+    The bytes go to a temporary file in the same directory, are flushed to disk, then the
+    file is renamed over `path`: readers see the old file or the whole new one, and a crash
+    or a failed write (a full disk, say) at any point leaves no half-written `path` and no
+    temporary file. OSErrors are raised again with a message that names `path`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # A unique hidden name in the same directory (so the rename is atomic), created with
     # open(..., "x") so that it gets the usual permissions rather than mkstemp's 0600.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(tmp, "x") as fh:
-            json.dump(obj, fh, indent=1, sort_keys=False, default=_jsonable)
-            fh.write("\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "xb") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno is not None:
+            raise WriteError(err.errno, f"could not write {path}: {err.strerror}; nothing was "
+                             "written (the previous version, if any, is intact)") from err
         raise
     return path
 
 
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write `obj` as JSON to `path` so that readers see the old file or the whole new one.
+
+    See `write_atomic`. The text is encoded before the file is created, so an object that
+    cannot be written as JSON leaves nothing behind.
+    """
+    text = json.dumps(obj, indent=1, sort_keys=False, default=_jsonable) + "\n"
+    return write_atomic(path, lambda fh: fh.write(text.encode()))
+
+
 def append_jsonl(path: str | os.PathLike, obj: Any) -> None:
-    """Append one JSON line to `path` (an append-only log, e.g. one line per epoch)."""
+    """Append one JSON line to `path` (an append-only log, e.g. one line per epoch).
+
+    The line is written with one call; if that fails part-way (a full disk), the file is
+    cut back to its previous length, so the log never ends in a torn line.
+    """
     path = Path(path)
+    line = (json.dumps(obj, default=_jsonable) + "\n").encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fh.write(json.dumps(obj, default=_jsonable) + "\n")
+    with open(path, "ab") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        try:
+            fh.write(line)
+            fh.flush()
+        except OSError as err:
+            fh.truncate(size)
+            raise WriteError(err.errno, f"could not append to {path}: {err.strerror}; the "
+                             "log was left as it was") from err
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Load a JSON file, raising ValueError that names the file when it is not valid JSON."""
+    """Load a JSON file, raising ValueError that names the file when it is not valid JSON.
+
+    Not valid means: not UTF-8, not JSON (a truncated write, say), or nested too deeply
+    to parse. A file that cannot be opened raises OSError as usual.
+    """
+    with open(path, "rb") as fh:
+        data = fh.read()
     try:
-        with open(path) as fh:
-            return json.load(fh)
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a valid JSON result file (not UTF-8 text: {err})") \
+            from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not a valid JSON result file ({err})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a valid JSON result file (nested too deeply)") from None
 
 
 def _jsonable(obj: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -10,11 +11,21 @@ from typing import Any
 
 import torch
 
+from hypermod.checkpoint import load_checkpoint
 from hypermod.data import ImageDataset, load_dataset
 from hypermod.models import DEFAULT_ACTIVATION, ModelConfig, build_model
-from hypermod.results import SCHEMA, append_jsonl, code_version, environment, write_json_atomic
+from hypermod.results import (
+    SCHEMA,
+    append_jsonl,
+    code_version,
+    environment,
+    write_atomic,
+    write_json_atomic,
+)
 from hypermod.tasks.rotation import RotationConfig, RotationTask
-from hypermod.train import TrainConfig, fit, resolve_device
+from hypermod.train import TrainConfig, fit, resolve_device, run_status
+
+CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass(frozen=True)
@@ -50,13 +61,20 @@ def run_rotation(
     data: ImageDataset | None = None,
     data_dir: str | Path | None = None,
     progress: bool = True,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train and evaluate one model on rotation prediction; return the result record.
 
     With `out_dir`, each epoch's metrics are appended to `out_dir/metrics.jsonl` as they
-    come, and the whole record is written atomically to `out_dir/result.json` at the end.
-    Pass `data` to reuse a data set already in memory (sweeps); otherwise it is loaded by
-    name from `data_dir` or the usual places.
+    come, the training state is checkpointed to `out_dir/checkpoint.pt` after every
+    epoch, and the whole record is written atomically to `out_dir/result.json` at the
+    end. With `resume`, a run killed midway continues from its checkpoint (on the CPU,
+    bit for bit as if it had not stopped); without, the run starts afresh. Pass `data` to
+    reuse a data set already in memory (sweeps); otherwise it is loaded by name from
+    `data_dir` or the usual places.
+
+    The record's `status` is "finished", or "diverged" with the epoch and the last finite
+    train loss when the loss became NaN or infinite (training then stops).
     """
     started = datetime.now(timezone.utc)
     wall = time.perf_counter()
@@ -70,23 +88,37 @@ def run_rotation(
     torch.manual_seed(run.train.seed)
     model = build_model(run.model, task.input_dim, task.input_dim, task.num_outputs).to(device)
 
-    log = None
+    log = checkpoint = resumed_after = None
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        log = out_dir / "metrics.jsonl"
+        log, checkpoint = out_dir / "metrics.jsonl", out_dir / CHECKPOINT
         # A rerun starts afresh: an old result must not outlive a rerun killed midway.
-        log.unlink(missing_ok=True)
         (out_dir / "result.json").unlink(missing_ok=True)
+        if resume and checkpoint.exists():
+            # The log may hold an epoch the checkpoint lacks (killed between the two):
+            # rewrite it from the checkpoint, which the resumed run continues.
+            done = load_checkpoint(checkpoint)["history"]
+            resumed_after = done[-1]["epoch"]
+            lines = "".join(json.dumps(row) + "\n" for row in done)
+            write_atomic(log, lambda fh: fh.write(lines.encode()))
+        else:
+            log.unlink(missing_ok=True)
+            checkpoint.unlink(missing_ok=True)
 
     def on_epoch(metrics: dict[str, Any]) -> None:
         if log is not None:
             append_jsonl(log, metrics)
 
-    history = fit(model, task, run.train, progress=progress, on_epoch=on_epoch)
+    meta = asdict(run)
+    for key in ("train", "device"):  # fit checks the former; the latter may change
+        meta.pop(key)
+    history = fit(model, task, run.train, progress=progress, on_epoch=on_epoch,
+                  checkpoint=checkpoint, resume=resume, meta=meta)
     result = {
         "schema": SCHEMA,
         "kind": "rotation",
+        **run_status(history),
         "config": asdict(run),
         "dataset": {
             "name": data.name,
@@ -101,7 +133,8 @@ def run_rotation(
         "environment": environment(device),
         "code": code,
         "started_at": started.isoformat(timespec="seconds"),
-        "wall_seconds": time.perf_counter() - wall,
+        "wall_seconds": time.perf_counter() - wall,  # of this process, when resumed
+        "resumed_after_epoch": resumed_after,
     }
     if out_dir is not None:
         write_json_atomic(out_dir / "result.json", result)

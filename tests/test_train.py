@@ -1,6 +1,7 @@
 """Training: seeds make CPU runs bit-identical; real MNIST learns; result files are complete."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -9,7 +10,14 @@ from hypermod.data import load_dataset
 from hypermod.models import ModelConfig, build_model
 from hypermod.runs import RotationRun, run_rotation
 from hypermod.tasks import RotationTask, chance_error
-from hypermod.train import TrainConfig, evaluate, fit, resolve_device
+from hypermod.train import (
+    TrainConfig,
+    diverged_row,
+    evaluate,
+    fit,
+    resolve_device,
+    run_status,
+)
 
 TIMING = {"train_seconds", "samples_per_second"}
 
@@ -92,8 +100,77 @@ def test_bad_training_settings_are_refused():
         TrainConfig(optimizer="lbfgs")
     with pytest.raises(ValueError, match="lr must be positive"):
         TrainConfig(lr=0)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr must be positive and finite"):
+            TrainConfig(lr=bad)
+        with pytest.raises(ValueError, match="momentum must be >= 0 and finite"):
+            TrainConfig(momentum=bad)
     with pytest.raises(ValueError, match="unknown device"):
         resolve_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             resolve_device("cuda")
+
+
+class _Poisoned:
+    """A task whose training loss turns to `value` from training step `step` on."""
+
+    def __init__(self, task, step, value):
+        self.task, self.step, self.value, self.calls = task, step, value, 0
+        self.num_train = task.num_train
+
+    def train_batch(self, index, generator):
+        self.calls += 1
+        return self.task.train_batch(index, generator)
+
+    def test_batches(self, batch_size):
+        return self.task.test_batches(batch_size)
+
+    def loss(self, output, target):
+        loss = self.task.loss(output, target)
+        return loss * self.value if self.calls >= self.step else loss
+
+    def errors(self, output, target):
+        return self.task.errors(output, target)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_diverging_run_stops_and_says_where(value, tmp_path):
+    task = RotationTask(load_dataset("digits"), limit_train=128, limit_test=64)
+    poisoned = _Poisoned(task, step=2 * 2 + 1, value=value)  # 2 batches of 64 per epoch
+    torch.manual_seed(1)
+    model = build_model(ModelConfig("hyper", depth=1), task.input_dim, task.input_dim)
+    seen = []
+    history = fit(model, poisoned, TrainConfig(epochs=6, lr=0.05), progress=False,
+                  on_epoch=seen.append, checkpoint=tmp_path / "c.pt")
+    assert [row["epoch"] for row in history] == [1, 2, 3]  # stopped at the diverged epoch
+    assert poisoned.calls == 6
+    last = history[-1]
+    assert last == diverged_row(3, history[1]["train_loss"], last["train_seconds"], 128)
+    assert last["train_loss"] is None and last["test_error"] is None and last["diverged"]
+    assert math.isfinite(last["last_finite_loss"])
+    assert seen == history
+    assert run_status(history) == {"status": "diverged", "diverged": {
+        "epoch": 3, "last_finite_loss": history[1]["train_loss"]}}
+    assert run_status(history[:2]) == {"status": "finished"}
+    # Resuming a diverged run does not train it again.
+    again = fit(model, poisoned, TrainConfig(epochs=6, lr=0.05), progress=False,
+                checkpoint=tmp_path / "c.pt", resume=True)
+    assert again == history and poisoned.calls == 6
+
+
+@pytest.mark.parametrize("lr,last_finite", [(1e9, False), (1e2, True)])
+def test_a_run_diverging_in_its_first_epoch_is_recorded_in_strict_json(tmp_path, lr,
+                                                                       last_finite):
+    # lr 1e2: the epoch's mean train loss is still finite, but its last steps leave
+    # non-finite weights, so the test loss is NaN: diverged too, not a NaN in the record.
+    run = RotationRun(dataset="digits", model=ModelConfig("hyper", depth=1),
+                      train=TrainConfig(epochs=3, lr=lr), limit_train=128, device="cpu")
+    result = run_rotation(run, tmp_path, progress=False)
+    assert result["status"] == "diverged"
+    assert result["diverged"]["epoch"] == 1 and len(result["epochs"]) == 1
+    last = result["diverged"]["last_finite_loss"]
+    assert (last is not None and math.isfinite(last)) if last_finite else last is None
+    on_disk = (tmp_path / "result.json").read_text()
+    assert "NaN" not in on_disk and "Infinity" not in on_disk  # strict JSON
+    assert json.loads(on_disk)["final"]["diverged"] is True

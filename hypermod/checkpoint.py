@@ -1,0 +1,93 @@
+"""Checkpoints within a run: everything `fit` needs to continue bit for bit, saved safely.
+
+A checkpoint holds the model's and optimizer's state dicts, the data-order generator's
+state, torch's global RNG state (and the CUDA one on a GPU), the metrics so far and the
+settings it was made with. It is written atomically (a temporary file renamed over the
+old one, see `hypermod.results.write_atomic`) and read with
+`torch.load(weights_only=True)`, which admits tensors and plain containers only: a
+tampered checkpoint cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from hypermod.results import write_atomic
+
+CHECKPOINT_FORMAT = 1
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """A checkpoint written by `fit`, read with `torch.load(weights_only=True)`.
+
+    weights_only admits tensors and plain containers only, so a tampered checkpoint
+    cannot run code. Raises ValueError naming the file if it is not a readable checkpoint.
+    """
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # torch raises many kinds for a corrupt or foreign file
+        raise ValueError(f"{path}: not a readable checkpoint ({type(err).__name__}: "
+                         f"{str(err)[:200]}); delete it to start the run afresh") from err
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a hypermod checkpoint of format {CHECKPOINT_FORMAT}")
+    return state
+
+
+def train_settings(config: Any, device: torch.device, meta: dict[str, Any] | None) -> dict:
+    """What a checkpoint must agree on to be resumed: all but the number of epochs."""
+    settings = {**asdict(config), "device_type": device.type}
+    settings.pop("epochs")
+    settings.update({f"run.{key}": value for key, value in (meta or {}).items()})
+    return json.loads(json.dumps(settings))  # tuples as lists, as they come back
+
+
+def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                    generator: torch.Generator, history: list[dict[str, Any]],
+                    settings: dict[str, Any]) -> None:
+    """Write the state after the last epoch of `history` to `path`, atomically."""
+    device = generator.device
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "epoch": history[-1]["epoch"],
+        "history": history,
+        "settings": settings,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+    }
+    write_atomic(path, lambda fh: torch.save(state, fh))
+
+
+def restore_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                       generator: torch.Generator, epochs: int,
+                       settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Load `path` into the model, optimizer and generators; return its history."""
+    device = generator.device
+    state = load_checkpoint(path)  # on the CPU: RNG states must be CPU tensors
+    saved = state["settings"]
+    if saved != settings:
+        keys = sorted(k for k in saved.keys() | settings.keys() if saved.get(k) != settings.get(k))
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {settings.get(k)!r}" for k in keys)
+        raise ValueError(f"{path} was made with other settings ({detail}); delete it, or "
+                         "resume with the settings it was made with")
+    if state["epoch"] > epochs:
+        raise ValueError(f"{path} already holds {state['epoch']} epochs, more than the "
+                         f"{epochs} asked for")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    if state["cuda_rng"] is not None:
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
+    return list(state["history"])
