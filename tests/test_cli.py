@@ -129,3 +129,84 @@ def test_flags_that_would_be_ignored_are_refused(capsys):
     assert main(["run", "rotation", "--dataset", "digits", "--optimizer", "adam",
                  "--momentum", "0.9"]) == 2
     assert "momentum applies to sgd only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
+    (["--epochs", "-3"], "argument --epochs: must be a positive integer, got -3"),
+    (["--epochs", "ten"], "argument --epochs: must be a positive integer, got 'ten'"),
+    (["--batch-size", "0"], "argument --batch-size: must be a positive integer, got 0"),
+    (["--test-batch-size", "-1"], "argument --test-batch-size: must be a positive integer"),
+    (["--limit-train", "0"], "argument --limit-train: must be a positive integer, got 0"),
+    (["--embedding-dim", "0"], "argument --embedding-dim: must be a positive integer"),
+    (["--depth", "-1"], "argument --depth: must be an integer >= 0, got -1"),
+    (["--depth", "2.5"], "argument --depth: must be an integer >= 0, got '2.5'"),
+    (["--lr", "0"], "argument --lr: must be a finite number > 0, got 0"),
+    (["--lr", "-0.1"], "argument --lr: must be a finite number > 0, got -0.1"),
+    (["--lr", "nan"], "argument --lr: must be a finite number > 0, got nan"),
+    (["--lr", "inf"], "argument --lr: must be a finite number > 0, got inf"),
+    (["--lr", "fast"], "argument --lr: must be a finite number > 0, got 'fast'"),
+    (["--momentum", "-0.5"], "argument --momentum: must be a finite number >= 0, got -0.5"),
+    (["--momentum", "nan"], "argument --momentum: must be a finite number >= 0, got nan"),
+    (["--seed", "-1"], "argument --seed: must be an integer >= 0, got -1"),
+    (["--seed", str(2**64)], f"argument --seed: must be below 2**63, got {2**64}"),
+    (["--test-seed", "x"], "argument --test-seed: must be an integer >= 0, got 'x'"),
+    (["--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet'"),
+    (["--model", "mlp"], "argument --model: invalid choice: 'mlp'"),
+    (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
+])
+def test_invalid_run_values_are_refused_naming_the_flag(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "rotation", *flags])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--threads", "0", "experiments"], "argument --threads: must be a positive integer"),
+    (["sweep", "rotation", "--seeds", "1"], "unknown experiment 'rotation'; choose one of"),
+    (["sweep", "assumption2", "--seeds", "0"], "argument --seeds: must be a positive integer"),
+    (["sweep", "assumption2", "--dataset", "imagenet"],
+     "assumption2 does not run on ['imagenet']"),
+    (["sweep", "assumption2", "--set", "epochs=0"], "Assumption2Config.epochs must be positive"),
+    (["sweep", "assumption2", "--set", "lr=nan"], "Assumption2Config.lr must be positive"),
+    (["sweep", "rotation-depth", "--set", "lr=inf"], "lr must be positive and finite, got inf"),
+    (["sweep", "rotation-depth", "--set", "depths=2,-1"], "depth must be >= 0, got -1"),
+    (["sweep", "assumption2", "--set", "batch_size=-64"],
+     "Assumption2Config.batch_size must be positive, got -64"),
+    (["reproduce", "--dataset", "imagenet"], "unknown data sets ['imagenet']"),
+    (["run", "rotation", "--dataset", "digits", "--device", "tpu"], "unknown device 'tpu'"),
+])
+def test_invalid_values_of_other_commands_are_refused(argv, message, capsys, tmp_path):
+    out = ["--out", str(tmp_path / "o")] if argv[0] in ("sweep", "reproduce") else []
+    try:
+        code = main([*argv, *out])
+    except SystemExit as exit_:  # argparse's own refusals
+        code = exit_.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+def test_unwritable_output_directory_is_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    for argv in (["run", "rotation", "--dataset", "digits", "--out", str(blocker / "run")],
+                 ["sweep", "assumption2", "--out", str(blocker / "sweep")],
+                 ["compare", "rotation", "--dataset", "digits", "--out", str(blocker)]):
+        assert main([*argv, "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot write to the output directory {blocker}" in err, err
+        assert "epoch" not in err
+
+
+def test_read_only_output_directory_is_refused(tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only directories")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["run", "rotation", "--dataset", "digits", "--out", str(locked)]) == 2
+    assert f"cannot write to the output directory {locked}: Permission denied" in \
+        capsys.readouterr().err
