@@ -236,9 +236,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     experiment = get_experiment(args.experiment)
     config = _experiment_settings(args, experiment)
     require_datasets(config.datasets, args.data_dir)
+    context = _sweep_context(args)
     _check_out_dir(args.out)
     print(f"{experiment.name} ({'full' if args.full else 'quick'} settings): {config}")
-    context = _sweep_context(args)
     counts = run_sweep(experiment, config, args.out, context)
     print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
           f"finished; results in {args.out / experiment.name}")
