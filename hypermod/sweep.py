@@ -296,7 +296,7 @@ def batches(pending: list[Unit], experiment: Experiment,
     by_point: dict[tuple, list[Unit]] = {}
     for item in pending:
         by_point.setdefault(item.point, []).append(item)
-    size = context.max_ensemble or max(len(g) for g in by_point.values())
+    size = context.max_ensemble or max((len(g) for g in by_point.values()), default=1)
     return [group[i : i + size] for group in by_point.values()
             for i in range(0, len(group), size)]
 
