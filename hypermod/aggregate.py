@@ -19,17 +19,46 @@ def group_stats(rows: Sequence[Row], by: Sequence[str], value: str) -> list[Row]
     fields `by`, in first-seen order.
 
     The standard deviation divides by n - 1 (0 for a single value): with the few seeds a
-    sweep affords, dividing by n would understate the spread.
+    sweep affords, dividing by n would understate the spread. Values that are None, NaN
+    or infinite (a diverged run's row, see `hypermod.train.diverged_row`) are left out of
+    mean, std and n and counted in "diverged"; a group of diverged runs only has mean and
+    std None.
     """
     groups: dict[tuple, list[float]] = {}
+    lost: dict[tuple, int] = {}
     for row in rows:
-        groups.setdefault(tuple(row[k] for k in by), []).append(float(row[value]))
+        key = tuple(row[k] for k in by)
+        groups.setdefault(key, [])
+        lost.setdefault(key, 0)
+        v = row[value]
+        if v is None or not math.isfinite(float(v)):
+            lost[key] += 1
+        else:
+            groups[key].append(float(v))
     out = []
     for key, values in groups.items():
-        mean = sum(values) / len(values)
         n = len(values)
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-        out.append({**dict(zip(by, key)), "mean": mean, "std": std, "n": len(values)})
+        mean = sum(values) / n if n else None
+        std = (math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1
+               else 0.0 if n else None)
+        out.append({**dict(zip(by, key)), "mean": mean, "std": std, "n": n,
+                    "diverged": lost[key]})
+    return out
+
+
+def finite_stats(stats: Sequence[Row]) -> list[Row]:
+    """The `group_stats` rows that have a mean (not every run of the group diverged)."""
+    return [s for s in stats if s["mean"] is not None]
+
+
+def diverged_runs(records: Iterable[dict[str, Any]]) -> list[Row]:
+    """One line per diverged unit: its unit fields, the epoch and the last finite loss."""
+    out = []
+    for record in records:
+        last = max(record["rows"], key=lambda row: row["epoch"]) if record["rows"] else {}
+        if last.get("diverged"):
+            out.append({**record["unit"], "epoch": last["epoch"],
+                        "last_finite_loss": last.get("last_finite_loss")})
     return out
 
 

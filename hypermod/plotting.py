@@ -15,8 +15,11 @@ from hypermod.aggregate import Row  # noqa: E402
 
 
 def band(ax, stats: Sequence[Row], x: str, label: str, marker: str = "o") -> None:
-    """Plot mean against `x` with a shaded +-1 std band; `stats` as from `group_stats`."""
-    stats = sorted(stats, key=lambda r: r[x])
+    """Plot mean against `x` with a shaded +-1 std band; `stats` as from `group_stats`.
+
+    Groups whose runs all diverged (mean None) have no point.
+    """
+    stats = sorted((r for r in stats if r["mean"] is not None), key=lambda r: r[x])
     xs = [r[x] for r in stats]
     mean = [r["mean"] for r in stats]
     lo = [r["mean"] - r["std"] for r in stats]

@@ -29,10 +29,18 @@ class Section:
 
 
 def pm(stat: Row | None, digits: int = 4) -> str:
-    """"mean +- std (n)" of a `group_stats` row, or "-" when there is none."""
+    """"mean +- std (n)" of a `group_stats` row, or "-" when there is none.
+
+    Diverged runs are counted beside: "0.1234 ± 0.0100 (n=2, 1 diverged)", or
+    "diverged (3 of 3)" when no run of the group finished.
+    """
     if stat is None:
         return "-"
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f} (n={stat['n']})"
+    lost = stat.get("diverged", 0)
+    if stat["mean"] is None:
+        return f"diverged ({lost} of {lost})"
+    extra = f", {lost} diverged" if lost else ""
+    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f} (n={stat['n']}{extra})"
 
 
 def markdown_table(rows: Sequence[Row], columns: Sequence[tuple[str, str]]) -> str:

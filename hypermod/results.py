@@ -106,6 +106,55 @@ def read_json(path: str | os.PathLike) -> Any:
         raise ValueError(f"{path}: not a valid JSON result file (nested too deeply)") from None
 
 
+def check_unit_record(record: Any, path: str | os.PathLike,
+                      row_fields: dict[str, type] | None = None) -> dict[str, Any]:
+    """`record` if it is a finished sweep unit a report can read; else ValueError naming
+    `path` and the first problem found.
+
+    A unit record (see `hypermod.sweep`) is a dict with status "finished", the experiment's
+    name, the unit (its point and an int seed), the config and a non-empty list of rows,
+    each a dict with an int epoch >= 0. `row_fields` maps the fields every row must have
+    to their type: str, int, or float (an int or float, or None for a diverged run).
+    """
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{path}: not a valid unit record ({problem})")
+
+    if not isinstance(record, dict):
+        raise bad(f"a JSON {type(record).__name__}, not an object")
+    if record.get("status") != "finished":
+        raise bad(f"status is {record.get('status')!r}, not 'finished'")
+    if not isinstance(record.get("experiment"), str):
+        raise bad("no experiment name")
+    for key in ("unit", "config"):
+        if not isinstance(record.get(key), dict):
+            raise bad(f"{key!r} is not an object")
+    if not _is(record["unit"].get("seed"), int):
+        raise bad("the unit has no integer seed")
+    rows = record.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise bad("'rows' is not a non-empty list")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise bad(f"row {i} is not an object")
+        if not _is(row.get("epoch"), int) or row["epoch"] < 0:
+            raise bad(f"row {i} has no epoch >= 0")
+        for field, kind in (row_fields or {}).items():
+            if field not in row:
+                raise bad(f"row {i} has no {field!r}")
+            if not _is(row[field], kind):
+                raise bad(f"row {i}: {field!r} is {row[field]!r}, expected {kind.__name__}")
+    return record
+
+
+def _is(value: Any, kind: type) -> bool:
+    """JSON-level type check: bools are not numbers; float admits ints and None."""
+    if isinstance(value, bool):
+        return kind is bool
+    if kind is float:
+        return value is None or isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from hypermod.aggregate import final_rows, group_stats, spearman
+from hypermod.aggregate import diverged_runs, final_rows, finite_stats, group_stats, spearman
 from hypermod.reporting import markdown_table, pm
 
 
@@ -45,3 +45,26 @@ def test_markdown_table_formats_numbers():
     text = markdown_table([{"a": 0.123456, "b": 12345, "c": "x"}],
                           [("a", "A"), ("b", "B"), ("c", "C")])
     assert text.splitlines() == ["| A | B | C |", "|---|---|---|", "| 0.1235 | 12,345 | x |"]
+
+
+def test_group_stats_leave_diverged_runs_out_and_count_them():
+    rows = [{"m": "a", "v": 1.0}, {"m": "a", "v": None}, {"m": "a", "v": 3.0},
+            {"m": "a", "v": float("nan")}, {"m": "b", "v": None}, {"m": "b", "v": float("inf")}]
+    a, b = group_stats(rows, ("m",), "v")
+    assert (a["mean"], a["n"], a["diverged"]) == (2.0, 2, 2)
+    assert a["std"] == pytest.approx(math.sqrt(2))
+    assert (b["mean"], b["std"], b["n"], b["diverged"]) == (None, None, 0, 2)
+    assert pm(a, 2) == "2.00 ± 1.41 (n=2, 2 diverged)"
+    assert pm(b) == "diverged (2 of 2)"
+    assert finite_stats([a, b]) == [a]
+    with pytest.raises(KeyError):
+        group_stats([{"m": "a"}], ("m",), "v")  # a missing field is a bug, not divergence
+
+
+def test_diverged_runs_lists_units_whose_last_row_diverged():
+    records = [
+        {"unit": {"seed": 1}, "rows": [{"epoch": 1, "v": 0.5}, {"epoch": 2, "diverged": True,
+                                                               "last_finite_loss": 0.7}]},
+        {"unit": {"seed": 2}, "rows": [{"epoch": 1, "v": 0.5}]},
+    ]
+    assert diverged_runs(records) == [{"seed": 1, "epoch": 2, "last_finite_loss": 0.7}]

@@ -157,6 +157,10 @@ def run(config: Assumption1Config, item: Unit, ctx: SweepContext) -> list[dict[s
     return rows
 
 
+# What `report` reads from every row (checked before: a file without them is skipped).
+ROW_FIELDS = {"dataset": str, "dist_students": float, "dist_teacher": float}
+
+
 def report(records: list[dict[str, Any]], outdir: Path) -> Section:
     """Both distances against epoch per input distribution; the final ratio per input."""
     rows = [row for r in records for row in r["rows"]]
@@ -178,6 +182,11 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
         mine = [r for r in finals if r["dataset"] == name]
         gap = group_stats(mine, ("dataset",), "dist_students")[0]
         tgap = group_stats(mine, ("dataset",), "dist_teacher")[0]
+        if gap["mean"] is None or tgap["mean"] is None:  # NaN or infinite distances only
+            table_rows.append({"dataset": name, "epoch": mine[0]["epoch"],
+                               "students": pm(gap, 5), "teacher": pm(tgap, 5)})
+            claims.append(f"on {name} every run diverged, so it is open")
+            continue
         ratio = gap["mean"] / tgap["mean"] if tgap["mean"] else float("inf")
         first = [r for r in rows if r["dataset"] == name and r["epoch"] == 1]
         first_ratio = (sum(r["dist_students"] for r in first)

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from hypermod import plotting
-from hypermod.aggregate import final_rows, group_stats, spearman
+from hypermod.aggregate import final_rows, finite_stats, group_stats, spearman
 from hypermod.models import count_trainable, shallow_mlp
 from hypermod.reporting import Section, markdown_table, pm
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
@@ -78,8 +78,14 @@ def run(config: Assumption2Config, item: Unit, ctx: SweepContext) -> list[dict[s
     history = fit(model, task, train, progress=False)
     params = count_trainable(model)
     return [{**item.as_dict(), "epoch": h["epoch"], "train_loss": h["train_loss"],
-             "test_mse": h["test_loss"], "test_error": h["test_error"], "params": params}
+             "test_mse": h["test_loss"], "test_error": h["test_error"], "params": params,
+             **{k: h[k] for k in ("diverged", "last_finite_loss") if k in h}}
             for h in history]
+
+
+# What `report` reads from every row (checked before: a file without them is skipped).
+ROW_FIELDS = {"dataset": str, "width": int, "test_error": float,
+              "test_mse": float, "params": int}
 
 
 def report(records: list[dict[str, Any]], outdir: Path) -> Section:
@@ -105,8 +111,9 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
         m = {s["width"]: s for s in mse if s["dataset"] == name}
         table_rows += [{"dataset": name, "width": s["width"], "params": params[(name, s["width"])],
                         "error": pm(s), "mse": pm(m[s["width"]])} for s in e]
+        e = finite_stats(e)  # widths where every run diverged have no mean
         if len(e) < 2:
-            claims.append(f"on {name} one width ran, so no trend can be read")
+            claims.append(f"on {name} one width ran (or finished), so no trend can be read")
             continue
         rho = spearman([s["width"] for s in e], [s["mean"] for s in e])
         falls = sum(b["mean"] < a["mean"] for a, b in zip(e, e[1:]))

@@ -3,13 +3,51 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hypermod.experiments.registry import EXPERIMENTS
+from hypermod.aggregate import diverged_runs
+from hypermod.experiments.registry import EXPERIMENTS, ROW_FIELDS
 from hypermod.reporting import Section, markdown_table
-from hypermod.sweep import load_units, settings_differ
+from hypermod.results import check_unit_record, read_json, write_atomic
+from hypermod.sweep import settings_differ
+
+
+def load_results(directory: str | Path) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """The readable unit files under `directory`, by experiment, and why others were not.
+
+    `directory` is a sweep output (`DIR/EXPERIMENT/runs/*.json`) or one experiment's
+    folder (`DIR/runs/*.json`). A file that cannot be read, is not JSON (a truncated copy,
+    say) or is not a finished unit record with the fields its experiment's report needs
+    is left out; the second list holds one message per such file, naming it and the
+    problem.
+    """
+    directory = Path(directory)
+    paths = [*directory.glob("*/runs/*.json"), *directory.glob("runs/*.json")]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    skipped: list[str] = []
+    for path in sorted(paths):
+        try:
+            record = read_json(path)
+            fields = ROW_FIELDS.get(record.get("experiment")) if isinstance(record, dict) \
+                else None
+            check_unit_record(record, path, fields)
+        except OSError as err:
+            skipped.append(f"{path}: cannot be read ({err.strerror or err})")
+            continue
+        except ValueError as err:
+            skipped.append(str(err))
+            continue
+        record["path"] = str(path)
+        grouped.setdefault(record["experiment"], []).append(record)
+    return grouped, skipped
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _settings_table(records: list[dict[str, Any]]) -> str:
@@ -17,7 +55,9 @@ def _settings_table(records: list[dict[str, Any]]) -> str:
     seeds = sorted({r["unit"]["seed"] for r in records})
     rows = [{"key": k, "value": json.dumps(v)} for k, v in config.items()]
     rows.append({"key": "seeds", "value": f"{len(seeds)} ({', '.join(map(str, seeds))})"})
-    rows.append({"key": "finished runs", "value": str(len(records))})
+    diverged = len(diverged_runs(records))
+    rows.append({"key": "finished runs", "value": str(len(records))
+                 + (f" ({diverged} diverged)" if diverged else "")})
     seconds = sum(r.get("wall_seconds", 0.0) for r in records)
     rows.append({"key": "compute time", "value": f"{_duration(seconds)} (sum over runs)"})
     return markdown_table(rows, [("key", "setting"), ("value", "value")])
@@ -66,18 +106,36 @@ def _check_one_setting(name: str, records: list[dict[str, Any]], grid_fields) ->
             )
 
 
-def build_report(directory: str | Path) -> Path:
+def _diverged_table(records: list[dict[str, Any]]) -> str | None:
+    """The runs whose loss became NaN or infinite, or None when there were none."""
+    runs = diverged_runs(records)
+    if not runs:
+        return None
+    keys = [k for k in runs[0] if k not in ("epoch", "last_finite_loss")]
+    for run in runs:
+        run.update({k: f"{v:g}" for k, v in run.items() if isinstance(v, float)})
+        if run["last_finite_loss"] is None:
+            run["last_finite_loss"] = "none (first epoch)"
+    return markdown_table(runs, [(k, k) for k in keys] + [
+        ("epoch", "diverged at epoch"), ("last_finite_loss", "last finite train loss")])
+
+
+def build_report(directory: str | Path, log: Callable[[str], None] = _stderr) -> Path:
     """Write `directory/report.md` and `directory/figures/*.png` from the result files there.
 
-    Raises ValueError when the directory holds no finished result file.
+    Unreadable or malformed result files are skipped, each named (with the problem) on
+    `log` and in the report. Raises ValueError when no valid result file is left.
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise ValueError(f"{directory} is not a directory")
-    grouped = load_units(directory)
+    grouped, skipped = load_results(directory)
+    for message in skipped:
+        log(f"skipped {message}")
     if not grouped:
-        raise ValueError(f"{directory}: no finished result files (looked for */runs/*.json); "
-                         f"run `hypermod sweep EXPERIMENT --out {directory}` first")
+        raise ValueError(f"{directory}: no finished result files (looked for */runs/*.json"
+                         + (f"; {len(skipped)} were skipped, see above" if skipped else "")
+                         + f"); run `hypermod sweep EXPERIMENT --out {directory}` first")
     sections: list[tuple[str, Section, list[dict[str, Any]]]] = []
     unknown = []
     for name in [n for n in EXPERIMENTS if n in grouped] + sorted(set(grouped) - set(EXPERIMENTS)):
@@ -96,6 +154,9 @@ def build_report(directory: str | Path) -> Path:
     lines += [f"- **{s.title}** (`{name}`): {s.claim}" for name, s, _ in sections]
     if unknown:
         lines += ["", f"Result files of unregistered experiments were skipped: {unknown}."]
+    if skipped:
+        lines += ["", f"{len(skipped)} result file(s) could not be used and were skipped "
+                  "(see [Skipped files](#skipped-files))."]
     for name, section, records in sections:
         lines += ["", f"## {section.title}", "", f"Experiment `{name}`: "
                   f"{EXPERIMENTS[name].description}.", "", section.claim, ""]
@@ -103,8 +164,16 @@ def build_report(directory: str | Path) -> Path:
         for table in section.tables:
             lines += ["", table]
         lines += [f"\n{note}" for note in section.notes]
+        diverged = _diverged_table(records)
+        if diverged:
+            lines += ["", "### Diverged runs", "", "The train loss of these runs became NaN "
+                      "or infinite, so they stopped there; they count in the tables as "
+                      "diverged, not in the means.", "", diverged]
         lines += ["", "### Settings", "", _settings_table(records)]
+    if skipped:
+        lines += ["", "## Skipped files", ""] + [f"- `{message}`" for message in skipped]
     lines += ["", "## Environment", "", _environment_table(grouped), ""]
+    text = "\n".join(lines)
     path = directory / "report.md"
-    path.write_text("\n".join(lines))
+    write_atomic(path, lambda fh: fh.write(text.encode()))
     return path

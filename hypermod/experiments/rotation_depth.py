@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hypermod import plotting
-from hypermod.aggregate import final_rows, group_stats
+from hypermod.aggregate import final_rows, finite_stats, group_stats
 from hypermod.ensemble_runs import run_rotation_ensemble
 from hypermod.models import ModelConfig
 from hypermod.reporting import Section, markdown_table, pm
@@ -116,6 +116,11 @@ def run_ensemble(config: RotationDepthConfig, items: list[Unit],
     return {u.seed: _rows(u, r) for u, r in zip(items, results)}
 
 
+# What `report` reads from every row (checked before: a file without them is skipped).
+ROW_FIELDS = {"dataset": str, "method": str, "depth": int,
+              "test_error": float, "trainable": int}
+
+
 def report(records: list[dict[str, Any]], outdir: Path) -> Section:
     """Error against depth per data set, a table, and the claim checked per data set."""
     finals = final_rows(records)
@@ -144,7 +149,6 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
     for name in datasets:
         by = {(s["method"], s["depth"]): s for s in stats if s["dataset"] == name}
         depths = sorted({d for (_, d) in by})
-        wins = 0
         for depth in depths:
             h, e = by.get(("hyper", depth)), by.get(("embedding", depth))
             table_rows.append({
@@ -152,10 +156,13 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
                 "hyper_params": params.get((name, "hyper", depth), ""),
                 "embedding_params": params.get((name, "embedding", depth), ""),
             })
-            wins += bool(h and e and h["mean"] < e["mean"])
-        paired = [d for d in depths if ("hyper", d) in by and ("embedding", d) in by]
+        # A depth where every run of a method diverged has no mean to compare.
+        paired = [d for d in depths if all(by.get((m, d), {}).get("mean") is not None
+                                           for m in ("hyper", "embedding"))]
+        wins = sum(by[("hyper", d)]["mean"] < by[("embedding", d)]["mean"] for d in paired)
         if not paired:
-            claims.append(f"on {name} only one method ran, so the comparison is open")
+            claims.append(f"on {name} only one method ran (or finished), so the comparison "
+                          "is open")
             continue
         mh = sum(by[("hyper", d)]["mean"] for d in paired) / len(paired)
         me = sum(by[("embedding", d)]["mean"] for d in paired) / len(paired)
@@ -193,7 +200,8 @@ def _learning_curves(records: list[dict[str, Any]], datasets: list[str], outdir:
             mine = [s for s in stats if s["dataset"] == name and s["method"] == method]
             depths = sorted({s["depth"] for s in mine})
             for depth, colour in zip(depths, plotting.shades(palette, len(depths))):
-                curve = sorted((s for s in mine if s["depth"] == depth), key=lambda s: s["epoch"])
+                curve = sorted((s for s in finite_stats(mine) if s["depth"] == depth),
+                               key=lambda s: s["epoch"])
                 ax.plot([s["epoch"] for s in curve], [s["mean"] for s in curve],
                         color=colour, label=f"{method}, depth {depth}")
         ax.set(title=name, xlabel="epoch", ylabel="test error")

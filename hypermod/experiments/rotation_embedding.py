@@ -132,7 +132,15 @@ def run_ensemble(config: RotationEmbeddingConfig, items: list[Unit],
 
 
 def _best(stats: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return min(stats, key=lambda s: s["mean"]) if stats else None
+    """The lowest mean error; settings where a seed diverged only when all others did."""
+    stable = [s for s in stats if s["mean"] is not None and not s.get("diverged")]
+    candidates = stable or [s for s in stats if s["mean"] is not None]
+    return min(candidates, key=lambda s: s["mean"]) if candidates else None
+
+
+# What `report` reads from every row (checked before: a file without them is skipped).
+ROW_FIELDS = {"dataset": str, "method": str, "E": int, "lr": float,
+              "test_error": float}
 
 
 def report(records: list[dict[str, Any]], outdir: Path) -> Section:
@@ -152,17 +160,21 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
         diagonal = [{**s, "x": s["E"]} for s in emb if (s["E"], s["lr"]) in schedule]
         best_per_e = []
         for e in sorted({s["E"] for s in emb}):
-            best = _best([s for s in emb if s["E"] == e])
-            best_per_e.append({**best, "x": e})
+            group = [s for s in emb if s["E"] == e]
+            best = _best(group)
+            if best is not None:
+                best_per_e.append({**best, "x": e})
             ref = next((s for s in diagonal if s["E"] == e), None)
             table_rows.append({
                 "dataset": name, "E": e, "ref_lr": f"{ref['lr']:.3g}" if ref else "-",
-                "ref": pm(ref), "best_lr": f"{best['lr']:.3g}", "best": pm(best),
+                "ref": pm(ref), "best_lr": f"{best['lr']:.3g}" if best else "-",
+                "best": pm(best) if best else f"every run diverged "
+                                             f"({sum(s['diverged'] for s in group)})",
                 "hyper": pm(hyper),
             })
         if diagonal:
             plotting.band(ax, diagonal, "x", "embedding, reference schedule (E_i with lr_i)")
-        if len(emb) > len(diagonal):  # a grid ran: more than one lr for some E
+        if len(emb) > len(diagonal) and best_per_e:  # a grid ran: more lrs for some E
             plotting.band(ax, best_per_e, "x", "embedding, best lr per E (grid)", marker="s")
         if hyper:
             ax.axhline(hyper["mean"], color="black", linestyle="--",
