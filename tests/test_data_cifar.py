@@ -157,3 +157,22 @@ def test_truncated_pickle_is_corrupt(tmp_path):
     with pytest.raises(CorruptDataError, match="not a readable pickle") as info:
         read_cifar_batch(path)
     assert str(path) in str(info.value)
+
+
+def test_allowed_globals_cannot_be_abused(tmp_path):
+    """The allowed names refuse uses no array pickle makes: huge empty arrays, other codecs."""
+    # _reconstruct(ndarray, (10**12,), b"b"): a terabyte from a few bytes, before any check.
+    huge = (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+            b"\x8a\x06\x00\x10\xa5\xd4\xe8\x00\x85U\x01b\x87R.")
+    path = tmp_path / "huge"
+    path.write_bytes(huge)
+    with pytest.raises(UnsafePickleError, match=r"huge: refusing numpy _reconstruct .* shape "
+                                                r"\(1000000000000,\)"):
+        read_cifar_batch(path)
+    # _codecs.encode("x", "rot13"): a codec lookup imports modules by name.
+    codec = b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x05\x00\x00\x00rot13\x86R."
+    path = tmp_path / "codec"
+    path.write_bytes(codec)
+    with pytest.raises(UnsafePickleError, match="codec: refusing _codecs.encode with encoding "
+                                                "'rot13'"):
+        read_cifar_batch(path)

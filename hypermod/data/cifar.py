@@ -45,12 +45,39 @@ def _allowed_globals() -> dict[tuple[str, str], Callable]:
         ("numpy", "ndarray"): np.ndarray,
         ("numpy", "dtype"): np.dtype,
         # Protocol-2 pickles written by Python 3 store bytes as _codecs.encode(str, "latin1").
-        ("_codecs", "encode"): _codecs.encode,
+        ("_codecs", "encode"): _latin1_encode,
     }
     for core in ("numpy.core", "numpy._core"):
-        allowed[(f"{core}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        allowed[(f"{core}.multiarray", "_reconstruct")] = _empty_array(multiarray._reconstruct)
         allowed[(f"{core}.numeric", "_frombuffer")] = numeric._frombuffer
     return allowed
+
+
+def _latin1_encode(text, encoding="utf-8", errors="strict"):
+    """_codecs.encode for the one use a pickle has for it: bytes spelled as latin-1 text.
+
+    Other codecs are refused: looking one up imports modules by name.
+    """
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise UnsafePickleError(f"refusing _codecs.encode with encoding {encoding!r}")
+    return _codecs.encode(text, encoding, errors)
+
+
+def _empty_array(reconstruct: Callable) -> Callable:
+    """numpy's `_reconstruct`, limited to the empty ndarray every array pickle starts from.
+
+    A pickle that asks for another shape could make a few bytes allocate gigabytes
+    before any check runs; the data comes afterwards, from the pickle's own bytes.
+    """
+    def checked(subtype, shape, dtype):
+        if subtype is not np.ndarray or shape != (0,):
+            raise UnsafePickleError(
+                f"refusing numpy _reconstruct of {getattr(subtype, '__name__', subtype)!r} "
+                f"with shape {shape!r}; array pickles start from an empty ndarray"
+            )
+        return reconstruct(subtype, shape, dtype)
+
+    return checked
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -90,6 +117,10 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     with path.open("rb") as file:
         try:
             batch = _RestrictedUnpickler(file, path).load()
+        except UnsafePickleError as err:
+            if str(path) in str(err):
+                raise
+            raise UnsafePickleError(f"{path}: {err}") from None
         except DataError:
             raise
         except Exception as err:  # a malformed pickle can fail in many ways; all mean corrupt

@@ -32,9 +32,9 @@ def load_results(directory: str | Path) -> tuple[dict[str, list[dict[str, Any]]]
     for path in sorted(paths):
         try:
             record = read_json(path)
-            fields = ROW_FIELDS.get(record.get("experiment")) if isinstance(record, dict) \
-                else None
-            check_unit_record(record, path, fields)
+            name = record.get("experiment") if isinstance(record, dict) else None
+            check_unit_record(record, path, ROW_FIELDS.get(name) if isinstance(name, str)
+                              else None)
         except OSError as err:
             skipped.append(f"{path}: cannot be read ({err.strerror or err})")
             continue
