@@ -1,11 +1,15 @@
 """Tests for hypermod.data.fetch, downloading from a local HTTP server on 127.0.0.1."""
 
+import contextlib
 import gzip
 import hashlib
 import io
 import socket
 import tarfile
+import threading
+import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -259,3 +263,68 @@ def test_unsafe_archive_is_refused(tmp_path, monkeypatch, members, symlinks):
     # The fallback check for Pythons without tarfile filters refuses the same members.
     with tarfile.open(archive) as tar, pytest.raises(CorruptDataError, match="unsafe"):
         fetch._checked_members(tar, "archive")
+
+
+# --- interrupted transfers ----------------------------------------------------------------
+
+
+class _Interrupting(BaseHTTPRequestHandler):
+    """Promises the whole file, sends half of it, then hangs up (or stalls, see `stall`)."""
+
+    body = b""
+    stall = 0.0
+
+    def do_GET(self):  # noqa: N802 (the http.server API)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body[: len(self.body) // 2])
+        self.wfile.flush()
+        time.sleep(self.stall)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def _interrupting_server(body: bytes, stall: float = 0.0):
+    handler = type("Handler", (_Interrupting,), {"body": body, "stall": stall})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_interrupted_transfer_names_the_url_and_leaves_nothing(tmp_path, fake_mnist, name):
+    body = (fake_mnist / IDX_GZ[0]).read_bytes() * 50
+    with _interrupting_server(body) as url, pytest.raises(DataError) as info:
+        fetch_dataset(name, root=tmp_path / "data", mirror=url, progress=False)
+    message = str(info.value)
+    assert message.startswith(f"could not download {url}")
+    assert f"the transfer was interrupted after {len(body) // 2:,} of {len(body):,} bytes" \
+        in message
+    assert list((tmp_path / "data" / name).iterdir()) == []
+
+
+def test_stalled_transfer_times_out_and_leaves_nothing(tmp_path, fake_mnist, monkeypatch):
+    monkeypatch.setattr(fetch, "TIMEOUT_S", 0.3)
+    body = (fake_mnist / IDX_GZ[0]).read_bytes()
+    with _interrupting_server(body, stall=2.0) as url, pytest.raises(DataError, match="timed out"):
+        fetch_dataset("mnist", root=tmp_path / "data", mirror=url, progress=False)
+    assert list((tmp_path / "data" / "mnist").iterdir()) == []
+
+
+def test_a_part_file_left_by_a_killed_fetch_is_replaced(tmp_path, fake_mnist):
+    destination = tmp_path / "mnist"
+    destination.mkdir()
+    (destination / f".{IDX_GZ[0]}.part").write_bytes(b"half a download")  # as after kill -9
+    with serve(fake_mnist) as url:
+        fetch_dataset("mnist", root=tmp_path, mirror=url, progress=False)
+    assert sorted(p.name for p in destination.iterdir()) == sorted(IDX_GZ)

@@ -206,9 +206,15 @@ def _download(url: str, target: Path, progress: bool) -> None:
                     disable=not progress,
                 ) as bar,
             ):
+                received = 0
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
+                    received += len(chunk)
                     bar.update(len(chunk))
+            # read(n) returns b"" when the server hangs up early, rather than raising.
+            if length is not None and received < int(length):
+                raise DataError(f"could not download {url}: the transfer was interrupted "
+                                f"after {received:,} of {int(length):,} bytes")
     except urllib.error.HTTPError as err:
         err.close()  # the error holds the response body open
         raise DataError(f"could not download {url}: HTTP {err.code} {err.reason}") from None
