@@ -210,3 +210,28 @@ def test_read_only_output_directory_is_refused(tmp_path, capsys):
     assert main(["run", "rotation", "--dataset", "digits", "--out", str(locked)]) == 2
     assert f"cannot write to the output directory {locked}: Permission denied" in \
         capsys.readouterr().err
+
+
+def test_corrupt_or_malicious_data_files_are_clear_errors(tmp_path, capsys, write_idx_set,
+                                                         write_cifar_set):
+    import os
+    import pickle
+
+    directory = write_idx_set(tmp_path / "mnist", suffix="")
+    images = directory / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-100])
+    argv = ["run", "rotation", "--epochs", "1", "--no-progress", "--data-dir", str(tmp_path)]
+    assert main([*argv, "--dataset", "mnist"]) == 2
+    err = capsys.readouterr().err
+    assert f"hypermod: error: {images}: truncated IDX data" in err and "Traceback" not in err
+
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    batches = write_cifar_set(tmp_path / "cifar10")
+    (batches / "data_batch_3").write_bytes(pickle.dumps({b"data": RunsCode()}, protocol=2))
+    assert main([*argv, "--dataset", "cifar10"]) == 2
+    err = capsys.readouterr().err
+    assert f"{batches / 'data_batch_3'}: refusing to unpickle global posix.system" in err
+    assert not (tmp_path / "pwned").exists()
