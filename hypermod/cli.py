@@ -6,6 +6,7 @@
     hypermod sweep rotation-depth --quick --seeds 3 --out runs/depth
     hypermod report runs/depth
     hypermod reproduce --quick
+    hypermod bounds --m1 2 --m2 4 --r 1 --eps 0.1 0.01 --plot bounds.png
 """
 
 from __future__ import annotations
@@ -311,6 +312,34 @@ def _cmd_experiments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bounds(args: argparse.Namespace) -> int:
+    from hypermod import theory
+
+    m1, m2, r, c = args.m1, args.m2, args.r, args.constant
+    rows = theory.bounds_table(sorted(args.eps, reverse=True), m1, m2, r, c, args.primary)
+    a = theory.predicted_exponents(m1, m2, r)
+    print(f"parameter counts c * eps^-a for m1={m1}, m2={m2}, r={r:g}, c={c:g} (the paper "
+          f"leaves c unknown: compare growth, not values)")
+    print(f"a: any network on W_(r,m1+m2) {a['mlp']:g} (Theorem 1); embedding q "
+          f"{a['embedding']:g} (Theorem 2, proven for r = 1); hypernetwork g {a['hyper']:g}; "
+          f"N_q/N_g ~ eps^-{m2 / r:g}")
+    header = ["eps", "any net", "q lower", "g upper", "N_q/N_g", "f+g", "e+q", "MLP"]
+    keys = ["eps", "any_network", "q_lower", "g_upper", "ratio_q_g", "total_hyper",
+            "total_embedding", "total_mlp"]
+    print(f"f+g, e+q, MLP: total parameters on a structured target y = g*(x; f*(I)) with "
+          f"|g*| = {args.primary}")
+    print("".join(f"{h:>10}" for h in header))
+    for row in rows:
+        print("".join(f"{row[k]:>10.3g}" for k in keys))
+    if args.plot is not None:
+        from hypermod.scaling_plots import bounds_figure
+
+        path = bounds_figure(args.plot, m1, m2, r, min(min(args.eps), 1e-3),
+                             max(max(args.eps), 0.5), c, args.primary)
+        print(f"figure: {path}")
+    return 0
+
+
 def _add_sweep_flags(p: argparse.ArgumentParser, default_out: Path | None) -> None:
     speed = p.add_mutually_exclusive_group()
     speed.add_argument("--quick", action="store_true",
@@ -433,6 +462,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("experiments", help="list the registered experiments and settings")
     p.set_defaults(func=_cmd_experiments)
+
+    p = sub.add_parser("bounds", help="the paper's parameter-count bounds as numbers and curves",
+                       description="Print the complexity bounds (Theorems 1 and 2, the "
+                                   "hypernetwork's bound for g, structured-target totals) at "
+                                   "each eps, and optionally draw them (log-log N vs 1/eps).")
+    p.add_argument("--m1", type=_positive_int, default=1, help="dimension of x (default: 1)")
+    p.add_argument("--m2", type=_positive_int, default=1, help="dimension of I (default: 1)")
+    p.add_argument("--r", type=_positive_float, default=1.0,
+                   help="smoothness of the Sobolev ball W_(r,m) (default: 1)")
+    p.add_argument("--eps", type=_positive_float, nargs="+", default=[0.1, 0.03, 0.01],
+                   help="approximation errors in (0, 1] (default: 0.1 0.03 0.01)")
+    p.add_argument("--constant", type=_positive_float, default=1.0,
+                   help="the unknown constant c of every bound (default: 1)")
+    p.add_argument("--primary", type=_positive_int, default=10,
+                   help="weights of the structured target's g* (default: 10)")
+    p.add_argument("--plot", type=Path, default=None, help="also draw the curves to this PNG")
+    p.set_defaults(func=_cmd_bounds)
 
     return parser
 

@@ -20,6 +20,8 @@ TINY = {
     "assumption1": ["datasets=uniform", "epochs=2", "noise_size=256", "width=16"],
     "assumption2": ["datasets=digits", "widths=1,3", "epochs=1", "limit_train=256",
                     "limit_test=64"],
+    "modularity-scaling": ["widths=1,4", "mlp_widths=4", "encoder_width=16", "max_steps=20",
+                           "train_instances=64", "test_instances=32", "val_instances=32"],
 }
 
 
@@ -120,6 +122,21 @@ def _hand_made(root, claims_hold=True):
                    "test_error": 0.5 / width if claims_hold else 0.1 * width,
                    "test_mse": 0.1 / width, "params": width}
             _write(root, "assumption2", f"w-{width}-{seed}", row, [row], {"epochs": 1})
+        # modularity-scaling: error curves with known exponents, N ~ eps^-1 for g and
+        # N ~ eps^-2 for q, times a per-seed factor that leaves every slope exact
+        scaling_cfg = {"r": 1.0, "delta": 0.1, "encoder_width": 16, "embedding_dim": 4,
+                       "m1s": [1], "m2s": [1], "widths": [1, 2, 4, 8], "totals_encoders": [],
+                       "totals_widths": [], "mlp_widths": [], "max_steps": 100}
+        for method, per_width, exponent in (("hyper", 3, 1.0), ("embedding", 7, 2.0)):
+            for width in (1, 2, 4, 8):
+                n = per_width * width + 1
+                rmse = (1 + 0.1 * seed) * (n / 4) ** (-1 / exponent)
+                row = {"target": "smooth", "m1": 1, "m2": 1, "method": method, "width": width,
+                       "encoder": 16, "seed": seed, "epoch": 1, "primary": n,
+                       "trainable": 100 + n, "train_mse": rmse ** 2, "test_mse": rmse ** 2,
+                       "test_rmse": rmse, "steps": 50}
+                _write(root, "modularity-scaling", f"{method}-{width}-{seed}", row, [row],
+                       scaling_cfg)
 
 
 def test_report_builds_every_figure_and_table_from_hand_made_files(tmp_path):
@@ -128,7 +145,9 @@ def test_report_builds_every_figure_and_table_from_hand_made_files(tmp_path):
     for name in EXPERIMENTS:
         assert f"![{name}](figures/{name}.png)" in text
         assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 1000
-    assert text.count("### Settings") == 4
+    assert text.count("### Settings") == 5
+    assert "| smooth | 1 | 1 | hyper | 1 | 1.00 | [1.00, 1.00] (n=2) |" in text
+    assert "| smooth | 1 | 1 | embedding | 2 | 2.00 | [2.00, 2.00] (n=2) |" in text
     # two seeds, 0.21 and 0.22: mean 0.215, sample standard deviation 0.0071
     assert "| mnist | 2 | 0.2150 ± 0.0071 (n=2) | 0.4150 ± 0.0071 (n=2) |" in text
     assert "on mnist it **held**: the hypernetwork was better at 2 of 2 depths" in text

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from hypermod.data import DataError, find_dataset
-from hypermod.experiments import assumption1, assumption2, rotation_depth, rotation_embedding
+from hypermod.experiments import (
+    assumption1,
+    assumption2,
+    modularity_scaling,
+    rotation_depth,
+    rotation_embedding,
+)
 from hypermod.sweep import Experiment
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -17,6 +23,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         rotation_embedding.EXPERIMENT,
         assumption1.EXPERIMENT,
         assumption2.EXPERIMENT,
+        modularity_scaling.EXPERIMENT,
     )
 }
 
@@ -26,8 +33,9 @@ ROW_FIELDS: dict[str, dict[str, type]] = {
     m.NAME: m.ROW_FIELDS for m in (rotation_depth, rotation_embedding, assumption1, assumption2)
 }
 
-# Inputs that need no files: scikit-learn's bundled digits and generated noise.
-BUILT_IN = ("digits", "uniform")
+# Inputs that need no files: scikit-learn's bundled digits, generated noise, and the
+# synthetic targets of modularity-scaling.
+BUILT_IN = ("digits", "uniform", "smooth", "structured")
 
 
 def get_experiment(name: str) -> Experiment:
