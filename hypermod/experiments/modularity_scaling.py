@@ -85,7 +85,7 @@ class ScalingConfig:
     max_steps: int = 4000
     patience: int = 5
     decays: int = 3
-    seeds: int = 2
+    seeds: int = 3
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "m1s", "m2s", "widths"),
