@@ -8,11 +8,17 @@ A unit's file is written atomically when the unit finishes, so a killed sweep (S
 or SIGKILL) loses only the units in flight; rerunning skips every unit whose file is
 present and valid, and redoes the rest. Stray temporary files from a killed run are
 removed at the start.
+
+A unit is claimed before it runs, with an advisory lock on `runs/.<key>.lock` that the
+system drops when its process ends, however it ends: two copies of one sweep started at
+once share the units instead of running each twice. A write that fails (a full disk)
+stops the sweep with a message naming the file; nothing partial is left.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -26,10 +32,23 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent copies are not guarded
+    fcntl = None
+
 from hypermod.aggregate import Row
 from hypermod.data import load_dataset
 from hypermod.reporting import Section
-from hypermod.results import SCHEMA, code_version, environment, read_json, write_json_atomic
+from hypermod.results import (
+    SCHEMA,
+    WriteError,
+    check_unit_record,
+    code_version,
+    environment,
+    read_json,
+    write_json_atomic,
+)
 from hypermod.train import resolve_device
 
 
@@ -139,11 +158,13 @@ def check_settings(config: Any, nonempty: Iterable[str] = (), positive: Iterable
     for field in positive:
         value = getattr(config, field)
         if isinstance(value, tuple):
-            bad = [v for v in value if not v > 0]
+            bad = [v for v in value if not (v > 0 and math.isfinite(v))]
             if bad:
-                raise ValueError(f"{name}.{field} must hold positive values, got {bad}")
+                raise ValueError(f"{name}.{field} must hold positive finite values, got {bad}")
         elif not value > 0:
             raise ValueError(f"{name}.{field} must be positive, got {value}")
+        elif not math.isfinite(value):
+            raise ValueError(f"{name}.{field} must be finite, got {value}")
     for field in optional_positive:
         value = getattr(config, field)
         if value is not None and not value > 0:
@@ -191,10 +212,49 @@ def finished(path: Path) -> bool:
 
 def _finished_record(path: Path) -> dict[str, Any] | None:
     try:
-        record = read_json(path)
+        return check_unit_record(read_json(path), path)
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) and record.get("status") == "finished" else None
+
+
+def _current(path: Path, record: dict[str, Any], grid_fields: Iterable[str]) -> bool:
+    """Whether `path` is a finished unit made with the settings in `record`."""
+    done = _finished_record(path)
+    return done is not None and not settings_differ(done["config"], record, grid_fields)
+
+
+class _Claim:
+    """An advisory lock on one unit, so that concurrent sweeps do not both run it.
+
+    `flock` locks belong to the open file, so the system releases them when the process
+    ends, even by SIGKILL: a lock is never stale. The lock file is removed once the
+    unit's result is written; a process that takes the lock afterwards finds the result
+    and skips the unit, so that removal is safe.
+    """
+
+    def __init__(self, runs: Path, key: str):
+        self.path = runs / f".{key}.lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        if fcntl is None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self, done: bool) -> None:
+        if self.fd is None:
+            return
+        if done:
+            self.path.unlink(missing_ok=True)
+        os.close(self.fd)
+        self.fd = None
 
 
 def _writer_alive(tmp: Path) -> bool:
@@ -222,8 +282,9 @@ def run_sweep(
 ) -> dict[str, int]:
     """Run every unit of `experiment` under `config` not already finished in `out`.
 
-    Returns counts: {"total", "skipped", "ran"}. Unit files land in
-    `out/<experiment>/runs/`; see the module docstring for the guarantees.
+    Returns counts: {"total", "skipped", "ran"}, and "busy" when units were left to
+    another process running the same sweep. Unit files land in `out/<experiment>/runs/`;
+    see the module docstring for the guarantees.
     """
     context = context or SweepContext()
     directory = Path(out) / experiment.name
@@ -238,49 +299,82 @@ def run_sweep(
     record = config_record(config)
     pending, stale = [], 0
     for item in todo:
-        done = _finished_record(runs / f"{item.key}.json")
-        if done is not None and settings_differ(done.get("config", {}), record,
-                                                experiment.grid_fields):
-            stale += 1  # computed under other settings (sweep.json was deleted): redo
-            done = None
-        if done is None:
+        path = runs / f"{item.key}.json"
+        if not _current(path, record, experiment.grid_fields):
             pending.append(item)
+            # computed under other settings (sweep.json was deleted): redo
+            stale += _finished_record(path) is not None
     log(f"{experiment.name}: {len(todo)} runs, {len(todo) - len(pending)} already finished, "
         f"{len(pending)} to run" + (f" ({stale} made with other settings)" if stale else "")
         + f" -> {directory}")
     bar = tqdm(total=len(pending), desc=experiment.name, unit="run",
                disable=not context.progress)
+    ran = busy = 0
     for group in batches(pending, experiment, context):
-        bar.set_postfix_str(group[0].key + (f" +{len(group) - 1} seeds" if len(group) > 1
-                                            else ""), refresh=True)
-        started = datetime.now(timezone.utc)
-        wall = time.perf_counter()
-        if len(group) == 1:
-            results = {group[0].seed: experiment.run(config, group[0], context)}
-        else:
-            results = experiment.run_ensemble(config, group, context)
-        seconds = time.perf_counter() - wall
+        claims = {item.key: _Claim(runs, item.key) for item in group}
+        mine = []
         for item in group:
-            # Each unit records its share of the wall time, so that sums stay run time.
-            extra = ({"ensemble": {"size": len(group), "seeds": [u.seed for u in group],
-                                   "mode": context.ensemble_mode, "wall_seconds": seconds}}
-                     if len(group) > 1 else {})
-            write_json_atomic(runs / f"{item.key}.json", {
-                "schema": SCHEMA,
-                "status": "finished",
-                "experiment": experiment.name,
-                "unit": item.as_dict(),
-                "config": record,
-                "rows": results[item.seed],
-                "environment": environment(context.device),
-                "code": context.code,
-                "started_at": started.isoformat(timespec="seconds"),
-                "wall_seconds": seconds / len(group),
-                **extra,
-            })
+            if not claims[item.key].acquire():
+                busy += 1  # another copy of this sweep is running it
+            elif _current(runs / f"{item.key}.json", record, experiment.grid_fields):
+                claims[item.key].release(done=True)  # another copy finished it meanwhile
+            else:
+                mine.append(item)
+        written: set[str] = set()
+        try:
+            if mine:
+                bar.set_postfix_str(mine[0].key + (f" +{len(mine) - 1} seeds" if len(mine) > 1
+                                                   else ""), refresh=True)
+                _run_group(experiment, config, mine, context, runs, record, written)
+                ran += len(mine)
+        except WriteError as err:
+            done = sum(_current(runs / f"{u.key}.json", record, experiment.grid_fields)
+                       for u in todo)
+            raise WriteError(err.errno, f"{err.strerror}. The sweep stopped: {done} of "
+                             f"{len(todo)} runs are finished in {runs}; make room and run the "
+                             "same command again to do the rest") from err
+        finally:
+            for key, claim in claims.items():
+                claim.release(done=key in written)
         bar.update(len(group))
     bar.close()
-    return {"total": len(todo), "skipped": len(todo) - len(pending), "ran": len(pending)}
+    if busy:
+        log(f"{experiment.name}: {busy} runs were being run by another process; run this "
+            "command again once it ends to check that all are finished")
+    counts = {"total": len(todo), "skipped": len(todo) - ran - busy, "ran": ran}
+    return {**counts, "busy": busy} if busy else counts
+
+
+def _run_group(experiment: Experiment, config: Any, group: list[Unit], context: SweepContext,
+               runs: Path, record: dict[str, Any], written: set[str]) -> None:
+    """Run units of one grid point (alone, or as an ensemble) and write their files,
+    adding each key to `written` once its file is in place."""
+    started = datetime.now(timezone.utc)
+    wall = time.perf_counter()
+    if len(group) == 1:
+        results = {group[0].seed: experiment.run(config, group[0], context)}
+    else:
+        results = experiment.run_ensemble(config, group, context)
+    seconds = time.perf_counter() - wall
+    for item in group:
+        # Each unit records its share of the wall time, so that sums stay run time.
+        extra = ({"ensemble": {"size": len(group), "seeds": [u.seed for u in group],
+                               "mode": context.ensemble_mode, "wall_seconds": seconds}}
+                 if len(group) > 1 else {})
+        write_json_atomic(runs / f"{item.key}.json", {
+            "schema": SCHEMA,
+            "status": "finished",
+            "experiment": experiment.name,
+            "unit": item.as_dict(),
+            "config": record,
+            "rows": results[item.seed],
+            "environment": environment(context.device),
+            "code": context.code,
+            "started_at": started.isoformat(timespec="seconds"),
+            "wall_seconds": seconds / len(group),
+            **extra,
+        })
+        written.add(item.key)
 
 
 def batches(pending: list[Unit], experiment: Experiment,
