@@ -176,3 +176,17 @@ def test_allowed_globals_cannot_be_abused(tmp_path):
     with pytest.raises(UnsafePickleError, match="codec: refusing _codecs.encode with encoding "
                                                 "'rot13'"):
         read_cifar_batch(path)
+
+
+def test_dtype_state_flagging_bytes_as_object_pointers_is_refused(tmp_path):
+    # Found by fuzzing: one flipped byte in numpy's dtype state marks uint8 as holding
+    # object references; numpy then treats the array's bytes as pointers.
+    plain = pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"labels": [3]}, protocol=4)
+    flags = b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t"
+    assert plain.count(flags) == 1
+    path = tmp_path / "flagged"
+    path.write_bytes(plain.replace(flags, flags.replace(b"K\x00t", b"K\x01t")))
+    with pytest.raises(UnsafePickleError, match="flagged: refusing to set the state of a dtype"):
+        read_cifar_batch(path)
+    path.write_bytes(plain)
+    assert read_cifar_batch(path)[1].tolist() == [3]

@@ -95,3 +95,13 @@ def test_broken_gzip_is_rejected(tmp_path, cut):
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_idx(tmp_path / "absent")
+
+
+def test_empty_array_with_an_impossible_shape_is_rejected(tmp_path):
+    # Found by fuzzing: 17 dimensions, one of them 0 (so no data bytes are needed), the
+    # others multiplying past what numpy can index; numpy's own ValueError escaped.
+    dims = [0, 0, 2, 3, 2, 0xBFF00000] + [0xFFFFFFFF] * 11
+    path = tmp_path / "impossible"
+    path.write_bytes(bytes([0, 0, 0x0E, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims))
+    with pytest.raises(CorruptDataError, match="impossible: IDX shape .* cannot be held"):
+        read_idx(path)

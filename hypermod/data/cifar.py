@@ -43,7 +43,7 @@ def _allowed_globals() -> dict[tuple[str, str], Callable]:
         numeric = importlib.import_module("numpy.core.numeric")
     allowed: dict[tuple[str, str], Callable] = {
         ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
+        ("numpy", "dtype"): _plain_dtype,
         # Protocol-2 pickles written by Python 3 store bytes as _codecs.encode(str, "latin1").
         ("_codecs", "encode"): _latin1_encode,
     }
@@ -51,6 +51,14 @@ def _allowed_globals() -> dict[tuple[str, str], Callable]:
         allowed[(f"{core}.multiarray", "_reconstruct")] = _empty_array(multiarray._reconstruct)
         allowed[(f"{core}.numeric", "_frombuffer")] = numeric._frombuffer
     return allowed
+
+
+def _plain_dtype(spec, align=False, copy=False) -> np.dtype:
+    """np.dtype for the kinds an array of numbers has: no objects, fields or subarrays."""
+    dtype = np.dtype(spec, align, copy)
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise UnsafePickleError(f"refusing dtype {dtype}; a CIFAR batch holds plain numbers")
+    return dtype
 
 
 def _latin1_encode(text, encoding="utf-8", errors="strict"):
@@ -80,8 +88,17 @@ def _empty_array(reconstruct: Callable) -> Callable:
     return checked
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that refuses every global outside `_allowed_globals`."""
+class _RestrictedUnpickler(pickle._Unpickler):
+    """An unpickler that refuses every global outside `_allowed_globals`, and every state
+    (the BUILD opcode) that is not what numpy itself writes for a plain array.
+
+    It extends pickle's pure-Python unpickler, whose opcodes can be overridden: numpy's
+    `dtype.__setstate__` accepts any flags, and a uint8 dtype flagged as holding object
+    references makes numpy read the array's bytes as pointers. (Found by fuzzing: numpy
+    stopped with "get_clear_loop not set for the DType 'uint8'".)
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, path: Path):
         # encoding="bytes": the official batches are Python 2 pickles with str keys and data.
@@ -96,6 +113,42 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 "needs only numpy array reconstruction"
             )
         return allowed
+
+    def load_build(self) -> None:
+        state, target = self.stack[-1], self.stack[-2]
+        if isinstance(target, np.dtype):
+            ok = _is_plain_dtype_state(target, state)
+        elif isinstance(target, np.ndarray):
+            ok = (isinstance(state, tuple) and len(state) == 5
+                  and isinstance(state[2], np.dtype) and not state[2].hasobject
+                  and isinstance(state[4], bytes))
+        else:
+            ok = False
+        if not ok:
+            kind = "dtype" if isinstance(target, np.dtype) else type(target).__name__
+            raise UnsafePickleError(
+                f"{self._path}: refusing to set the state of a {kind} to "
+                f"{_short(state)}; only numpy's own state of a plain array is accepted"
+            )
+        super().load_build()
+
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+def _is_plain_dtype_state(dtype: np.dtype, state) -> bool:
+    """Whether `state` is what numpy writes for `dtype`, but for the byte order."""
+    canonical = dtype.__reduce__()[2]
+    if not isinstance(state, tuple) or len(state) != len(canonical):
+        return False
+    order = state[1].decode("latin1") if isinstance(state[1], bytes) else state[1]
+    return (order in ("<", ">", "|", "=")
+            and all(type(a) is type(b) and a == b
+                    for i, (a, b) in enumerate(zip(state, canonical)) if i != 1))
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

@@ -91,7 +91,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             f"{path}: {found - expected} trailing bytes after the {expected} data bytes of "
             f"shape {shape}"
         )
-    values = np.frombuffer(buffer, dtype, count=count, offset=data_offset).reshape(shape)
+    try:
+        values = np.frombuffer(buffer, dtype, count=count, offset=data_offset).reshape(shape)
+    except ValueError as err:  # zero-size, yet other dimensions beyond what numpy can index
+        raise CorruptDataError(f"{path}: IDX shape {shape} cannot be held ({err})") from err
     # astype copies: the result is writable and native-endian, which torch requires.
     return values.astype(dtype.newbyteorder("="))
 
