@@ -153,7 +153,7 @@ def _outcome(result: dict) -> str:
     """"test error E, test loss L", or where the run diverged."""
     if result.get("status") == "diverged":
         where = result["diverged"]
-        return (f"diverged at epoch {where['epoch']} (train loss NaN or infinite; last "
+        return (f"diverged at epoch {where['epoch']} (the loss became NaN or infinite; last "
                 f"finite train loss {where['last_finite_loss']})")
     final = result["final"]
     return f"test error {final['test_error']:.4f}, test loss {final['test_loss']:.4f}"

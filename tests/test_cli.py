@@ -239,3 +239,13 @@ def test_corrupt_or_malicious_data_files_are_clear_errors(tmp_path, capsys, writ
     err = capsys.readouterr().err
     assert f"{batches / 'data_batch_3'}: refusing to unpickle global posix.system" in err
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_diverging_run_says_so(tmp_path, capsys):
+    assert main(["run", "rotation", "--dataset", "digits", "--depth", "1", "--epochs", "3",
+                 "--lr", "1e9", "--limit-train", "128", "--no-progress", "--out",
+                 str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "hyper on digits: diverged at epoch 1 (the loss became NaN or infinite; last " \
+           "finite train loss None)" in out
+    assert json.loads((tmp_path / "result.json").read_text())["status"] == "diverged"
