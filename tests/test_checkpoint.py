@@ -162,3 +162,38 @@ def test_resume_without_a_checkpoint_starts_afresh_and_needs_out(tmp_path, capsy
     assert json.loads((out / "result.json").read_text())["status"] == "finished"
     assert main(["run", "rotation", "--dataset", "digits", "--resume"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
+
+
+def test_run_killed_at_random_moments_resumes_to_the_same_weights(tmp_path):
+    """Kills anywhere (mid-epoch, mid-checkpoint-write, between) never cost correctness.
+
+    HYPERMOD_RUN_KILLS sets how many (default 2; docs/reliability.md reports a longer run).
+    """
+    import random
+
+    kills_wanted = int(os.environ.get("HYPERMOD_RUN_KILLS", "2"))
+    rng = random.Random(7)
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    reference = _cli_run(whole)
+    kills = starts = 0
+    while True:
+        proc = _cli_run(broken, "--resume")
+        starts += 1
+        if kills < kills_wanted:
+            time.sleep(rng.uniform(3.0, 6.0))  # start-up takes about 3 s, an epoch 0.5 s
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+        output = proc.communicate(timeout=120)[0]
+        if proc.returncode == 0:
+            break
+        assert proc.returncode == -signal.SIGKILL, output
+        assert starts < kills_wanted + 20
+    assert reference.communicate(timeout=120)[1] is None and reference.returncode == 0
+    a = json.loads((whole / "result.json").read_text())
+    b = json.loads((broken / "result.json").read_text())
+    assert _untimed(a["epochs"]) == _untimed(b["epochs"])
+    ca, cb = load_checkpoint(whole / "checkpoint.pt"), load_checkpoint(broken / "checkpoint.pt")
+    assert all(torch.equal(v, cb["model"][k]) for k, v in ca["model"].items())
+    assert not list(broken.glob(".*"))
+    print(f"{kills} kills survived, {starts} starts")
