@@ -1,4 +1,4 @@
-"""Tasks that build their own batches on the device."""
+"""Tasks that build their own batches on the device, and synthetic regression targets."""
 
 from hypermod.tasks.classification import LOSSES, ClassificationTask
 from hypermod.tasks.rotation import (
@@ -9,6 +9,15 @@ from hypermod.tasks.rotation import (
     angle_bins,
     chance_error,
     rotate,
+)
+from hypermod.tasks.synthetic import (
+    TARGETS,
+    SmoothTarget,
+    StructuredTarget,
+    SyntheticSet,
+    make_target,
+    sample,
+    splits,
 )
 
 __all__ = [
@@ -21,4 +30,11 @@ __all__ = [
     "angle_bins",
     "chance_error",
     "rotate",
+    "TARGETS",
+    "SmoothTarget",
+    "StructuredTarget",
+    "SyntheticSet",
+    "make_target",
+    "sample",
+    "splits",
 ]
