@@ -43,7 +43,7 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="hypermod-fuzz-"))
 
 def _kind(err: Exception) -> str:
     """The defect an error names, without the file name and the numbers: an event label."""
-    text = re.sub(r"\S*/\S*", "FILE", str(err)).removeprefix("FILE: ")
+    text = re.sub(r"\S*/\S*", "FILE", str(err)).removeprefix("FILE ")
     text = text.split(" (", 1)[0].split(":", 1)[0]
     return f"{type(err).__name__}: " + "".join("#" if c.isdigit() else c for c in text)[:60]
 

@@ -48,3 +48,38 @@ def test_environment_and_code_version_describe_the_run():
     code = code_version()
     assert code["hypermod"] == "0.1.0"
     assert code["git_commit"] is None or len(code["git_commit"]) == 40
+
+
+def test_a_failed_append_leaves_no_torn_line(tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    log = tmp_path / "m.jsonl"
+    append_jsonl(log, {"epoch": 1})
+    real_open = builtins.open
+
+    class HalfWrite:
+        """A file that takes half of what it is given, then reports a full disk."""
+
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            self.fh.write(data[: len(data) // 2])
+            self.fh.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: HalfWrite(real_open(*a, **k)))
+    with pytest.raises(OSError, match=r"could not append to .*m.jsonl: No space left"):
+        append_jsonl(log, {"epoch": 2, "train_loss": 0.5})
+    monkeypatch.undo()
+    assert log.read_text() == '{"epoch": 1}\n'
