@@ -152,8 +152,9 @@ def test_override_parses_by_field_type_and_refuses_unknown_keys():
 
 
 def _cli_sweep(out: Path, *extra: str) -> subprocess.Popen:
-    args = [sys.executable, "-m", "hypermod.cli", "sweep", "assumption2", "--quick",
-            "--no-progress", "--device", "cpu", "--out", str(out), "--seeds", "1",
+    # One thread: two would fight over the cores with whatever else runs on a 2-core machine.
+    args = [sys.executable, "-m", "hypermod.cli", "--threads", "1", "sweep", "assumption2",
+            "--quick", "--no-progress", "--device", "cpu", "--out", str(out), "--seeds", "1",
             "--set", "widths=1,2,3,4,5,6,7,8,9,10", "--set", "epochs=12",
             "--set", "limit_train=600",
             *extra]
