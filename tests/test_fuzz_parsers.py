@@ -12,6 +12,7 @@ in docs/reliability.md sets it higher:
         --hypothesis-show-statistics
 """
 
+import atexit
 import gzip
 import io
 import json
@@ -20,6 +21,7 @@ import os
 import pickle
 import pickletools
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,6 +41,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="hypermod-fuzz-"))
+atexit.register(shutil.rmtree, _SCRATCH, True)
 
 
 def _kind(err: Exception) -> str:
