@@ -184,9 +184,10 @@ def fit_ensemble(
 
     Member k is trained as `fit(member_k, task, replace(config, seed=seeds[k]))` would
     train it (config.seed itself is not used). A member whose training loss stops being
-    finite is recorded as diverged in that epoch (`diverged_row`) and its history ends
-    there; the others go on. `on_epoch` gets, after each epoch, the new row of every
-    member (None for members that had already diverged).
+    finite, or whose test loss does after a finite epoch, is recorded as diverged in that
+    epoch (`diverged_row`, as `fit` does) and its history ends there; the others go on.
+    `on_epoch` gets, after each epoch, the new row of every member (None for members that
+    had already diverged).
     """
     accel = accel or Accel()
     device = model.stacked[0].device
@@ -229,6 +230,10 @@ def fit_ensemble(
                 if not math.isfinite(train_loss[k]):
                     alive[k] = False
                     row = diverged_row(epoch, last_loss[k], seconds, n)
+                elif not math.isfinite(test_loss[k]):
+                    # A finite epoch mean, but the last steps broke the weights: as `fit`.
+                    alive[k] = False
+                    row = diverged_row(epoch, train_loss[k], seconds, n)
                 else:
                     last_loss[k] = train_loss[k]
                     row = {"epoch": epoch, "train_loss": train_loss[k],

@@ -124,6 +124,28 @@ def test_a_diverging_member_is_recorded_and_the_others_go_on(task):
     assert [r["test_error"] for r in histories[2]] == [r["test_error"] for r in alone]
 
 
+def test_divergence_is_recorded_as_fit_records_it(digits):
+    """A learning rate that blows up some members: each member's history, diverged or not,
+    is what `fit` records for its seed."""
+    task = RotationTask(digits, limit_train=200, limit_test=100)
+    config = TrainConfig(epochs=4, lr=0.7, batch_size=32, test_batch_size=64)
+    histories = fit_ensemble(Ensemble(members("hyper")), task, config, SEEDS, progress=False)
+    # lr 0.7 gives all three cases: diverged in epoch 2, trained through, and broken by
+    # the last steps of epoch 1 (finite train loss, infinite test loss)
+    assert [h[-1].get("diverged", False) for h in histories] == [True, False, True]
+    for seed, model, history in zip(SEEDS, members("hyper"), histories):
+        alone = fit(model, task, replace(config, seed=seed), progress=False)
+        assert [r.get("diverged", False) for r in history] == \
+            [r.get("diverged", False) for r in alone]
+        for ours, theirs in zip(history, alone):
+            assert ours["epoch"] == theirs["epoch"]
+            for key in ("train_loss", "last_finite_loss", "test_error"):
+                if theirs.get(key) is None:
+                    assert ours.get(key) is None
+                else:
+                    assert ours[key] == pytest.approx(theirs[key], rel=1e-4)
+
+
 def test_bf16_autocast_changes_results_only_slightly(task):
     config = TrainConfig(epochs=2, lr=0.05, batch_size=32, test_batch_size=64)
     exact = fit_ensemble(Ensemble(members("hyper")), task, config, SEEDS, progress=False)
