@@ -16,14 +16,12 @@ from typing import Any
 
 import torch
 
-from hypermod.data import ImageDataset, load_dataset
+from hypermod.data import ImageDataset
 from hypermod.ensemble import Ensemble
 from hypermod.ensemble_train import Accel, fit_ensemble
 from hypermod.models import build_model
-from hypermod.results import SCHEMA, code_version, environment
-from hypermod.runs import RotationRun
-from hypermod.tasks.rotation import RotationTask
-from hypermod.train import resolve_device, run_status
+from hypermod.results import code_version
+from hypermod.runs import RotationRun, rotation_record, rotation_task
 
 
 def run_rotation_ensemble(
@@ -47,12 +45,7 @@ def run_rotation_ensemble(
     wall = time.perf_counter()
     code = code_version()
     accel = accel or Accel()
-    device = resolve_device(run.device)
-    if data is None:
-        data = load_dataset(run.dataset, data_dir)
-    elif data.name != run.dataset:
-        raise ValueError(f"run asks for data set {run.dataset!r} but got {data.name!r}")
-    task = RotationTask(data, run.task, device, run.limit_train, run.limit_test)
+    device, data, task = rotation_task(run, data, data_dir)
     members = []
     for seed in seeds:
         torch.manual_seed(seed)
@@ -63,26 +56,9 @@ def run_rotation_ensemble(
     records = []
     for seed, history in zip(seeds, histories):
         spec = replace(run, train=replace(run.train, seed=seed))
-        records.append({
-            "schema": SCHEMA,
-            "kind": "rotation",
-            **run_status(history),
-            "config": asdict(spec),
-            "dataset": {
-                "name": data.name,
-                "source": data.source,
-                "num_train": task.num_train,
-                "num_test": task.num_test,
-                "image_shape": list(data.image_shape),
-            },
-            "param_counts": model.param_counts(),
-            "epochs": history,
-            "final": history[-1],
-            "environment": environment(device),
-            "code": code,
-            "started_at": started.isoformat(timespec="seconds"),
-            "wall_seconds": seconds / len(seeds),
-            "ensemble": {"size": len(seeds), "seeds": list(seeds), "mode": mode,
-                         "accel": asdict(accel), "wall_seconds": seconds},
-        })
+        record = rotation_record(spec, data, task, model.param_counts(), history, device, code,
+                                 started, seconds / len(seeds))
+        record["ensemble"] = {"size": len(seeds), "seeds": list(seeds), "mode": mode,
+                              "accel": asdict(accel), "wall_seconds": seconds}
+        records.append(record)
     return records

@@ -79,12 +79,7 @@ def run_rotation(
     started = datetime.now(timezone.utc)
     wall = time.perf_counter()
     code = code_version()  # before training: HEAD may move while a long run goes on
-    device = resolve_device(run.device)
-    if data is None:
-        data = load_dataset(run.dataset, data_dir)
-    elif data.name != run.dataset:
-        raise ValueError(f"run asks for data set {run.dataset!r} but got {data.name!r}")
-    task = RotationTask(data, run.task, device, run.limit_train, run.limit_test)
+    device, data, task = rotation_task(run, data, data_dir)
     torch.manual_seed(run.train.seed)
     model = build_model(run.model, task.input_dim, task.input_dim, task.num_outputs).to(device)
 
@@ -115,7 +110,20 @@ def run_rotation(
         meta.pop(key)
     history = fit(model, task, run.train, progress=progress, on_epoch=on_epoch,
                   checkpoint=checkpoint, resume=resume, meta=meta)
-    result = {
+    result = rotation_record(run, data, task, model.param_counts(), history, device, code,
+                             started, time.perf_counter() - wall)  # of this process
+    result["resumed_after_epoch"] = resumed_after
+    if out_dir is not None:
+        write_json_atomic(out_dir / "result.json", result)
+    return result
+
+
+def rotation_record(run: RotationRun, data: ImageDataset, task: RotationTask,
+                    param_counts: dict[str, int], history: list[dict[str, Any]],
+                    device: torch.device, code: dict[str, Any], started: datetime,
+                    wall_seconds: float) -> dict[str, Any]:
+    """The result record of one finished (or diverged) rotation run."""
+    return {
         "schema": SCHEMA,
         "kind": "rotation",
         **run_status(history),
@@ -127,16 +135,23 @@ def run_rotation(
             "num_test": task.num_test,
             "image_shape": list(data.image_shape),
         },
-        "param_counts": model.param_counts(),
+        "param_counts": param_counts,
         "epochs": history,
         "final": history[-1],
         "environment": environment(device),
         "code": code,
         "started_at": started.isoformat(timespec="seconds"),
-        "wall_seconds": time.perf_counter() - wall,  # of this process, when resumed
-        "resumed_after_epoch": resumed_after,
+        "wall_seconds": wall_seconds,
     }
-    if out_dir is not None:
-        write_json_atomic(out_dir / "result.json", result)
-    return result
 
+
+def rotation_task(run: RotationRun, data: ImageDataset | None = None,
+                  data_dir: str | Path | None = None
+                  ) -> tuple[torch.device, ImageDataset, RotationTask]:
+    """The device, data set and task of `run`; `data` must be the data set it names."""
+    device = resolve_device(run.device)
+    if data is None:
+        data = load_dataset(run.dataset, data_dir)
+    elif data.name != run.dataset:
+        raise ValueError(f"run asks for data set {run.dataset!r} but got {data.name!r}")
+    return device, data, RotationTask(data, run.task, device, run.limit_train, run.limit_test)

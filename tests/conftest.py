@@ -85,7 +85,13 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def serve(directory: Path):
     """Serve `directory` over HTTP on a free local port; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
+    with serve_handler(functools.partial(_QuietHandler, directory=str(directory))) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_handler(handler):
+    """Serve with the request handler class `handler` on a free local port; yields the URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     # A short poll interval makes shutdown() return quickly (the default waits up to 0.5 s).
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)

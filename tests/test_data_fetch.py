@@ -1,20 +1,18 @@
 """Tests for hypermod.data.fetch, downloading from a local HTTP server on 127.0.0.1."""
 
-import contextlib
 import gzip
 import hashlib
 import io
 import socket
 import tarfile
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import serve
+from conftest import serve, serve_handler
 
 import hypermod.data.fetch as fetch
 from hypermod.data import (
@@ -287,18 +285,8 @@ class _Interrupting(BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
 def _interrupting_server(body: bytes, stall: float = 0.0):
-    handler = type("Handler", (_Interrupting,), {"body": body, "stall": stall})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return serve_handler(type("Handler", (_Interrupting,), {"body": body, "stall": stall}))
 
 
 @pytest.mark.parametrize("name", ["mnist", "cifar10"])

@@ -13,10 +13,10 @@ from typing import Any
 
 from hypermod import plotting
 from hypermod.aggregate import final_rows, finite_stats, group_stats
-from hypermod.ensemble_runs import run_rotation_ensemble
+from hypermod.experiments.rotation_common import run_one, run_seeds
 from hypermod.models import ModelConfig
 from hypermod.reporting import Section, markdown_table, pm
-from hypermod.runs import RotationRun, default_activation, run_rotation
+from hypermod.runs import RotationRun, default_activation
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks import RotationConfig, chance_error
 from hypermod.train import TrainConfig
@@ -94,26 +94,15 @@ def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> Rotatio
     )
 
 
-def _rows(item: Unit, result: dict[str, Any]) -> list[dict[str, Any]]:
-    counts = result["param_counts"]  # by role: f and g_generated, or e and q
-    return [{**item.as_dict(), **epoch, "trainable": counts["trainable"], "param_counts": counts}
-            for epoch in result["epochs"]]
-
-
 def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one model; one row per epoch."""
-    spec = _spec(config, item, ctx)
-    return _rows(item, run_rotation(spec, data=ctx.dataset(spec.dataset), progress=ctx.progress))
+    return run_one(_spec(config, item, ctx), item, ctx)
 
 
 def run_ensemble(config: RotationDepthConfig, items: list[Unit],
                  ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
     """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
-    spec = _spec(config, items[0], ctx)
-    results = run_rotation_ensemble(spec, [u.seed for u in items],
-                                    data=ctx.dataset(spec.dataset), accel=ctx.accel,
-                                    mode=ctx.ensemble_mode, progress=ctx.progress)
-    return {u.seed: _rows(u, r) for u, r in zip(items, results)}
+    return run_seeds(_spec(config, items[0], ctx), items, ctx)
 
 
 # What `report` reads from every row (checked before: a file without them is skipped).

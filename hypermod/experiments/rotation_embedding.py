@@ -19,10 +19,10 @@ from typing import Any
 
 from hypermod import plotting
 from hypermod.aggregate import final_rows, group_stats
-from hypermod.ensemble_runs import run_rotation_ensemble
+from hypermod.experiments.rotation_common import run_one, run_seeds
 from hypermod.models import ModelConfig
 from hypermod.reporting import Section, markdown_table, pm
-from hypermod.runs import RotationRun, default_activation, run_rotation
+from hypermod.runs import RotationRun, default_activation
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.train import TrainConfig
 
@@ -109,26 +109,15 @@ def _spec(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> Rot
     )
 
 
-def _rows(item: Unit, result: dict[str, Any]) -> list[dict[str, Any]]:
-    counts = result["param_counts"]  # by role: f and g_generated, or e and q
-    return [{**item.as_dict(), **epoch, "trainable": counts["trainable"], "param_counts": counts}
-            for epoch in result["epochs"]]
-
-
 def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one model; one row per epoch."""
-    spec = _spec(config, item, ctx)
-    return _rows(item, run_rotation(spec, data=ctx.dataset(spec.dataset), progress=ctx.progress))
+    return run_one(_spec(config, item, ctx), item, ctx)
 
 
 def run_ensemble(config: RotationEmbeddingConfig, items: list[Unit],
                  ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
     """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
-    spec = _spec(config, items[0], ctx)
-    results = run_rotation_ensemble(spec, [u.seed for u in items],
-                                    data=ctx.dataset(spec.dataset), accel=ctx.accel,
-                                    mode=ctx.ensemble_mode, progress=ctx.progress)
-    return {u.seed: _rows(u, r) for u, r in zip(items, results)}
+    return run_seeds(_spec(config, items[0], ctx), items, ctx)
 
 
 def _best(stats: list[dict[str, Any]]) -> dict[str, Any] | None:
