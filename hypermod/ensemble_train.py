@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -30,6 +30,20 @@ from tqdm.auto import tqdm
 
 from hypermod.ensemble import Ensemble
 from hypermod.train import Task, TrainConfig, diverged_row, make_optimizer
+
+
+class EnsembleTask(Task, Protocol):
+    """What `fit_ensemble` needs beyond `fit`'s Task: the random draws and the batch built
+    from them kept apart (so the members' draws come from their own generators), and one
+    loss per sample (so each member's mean is its own)."""
+
+    def train_noise(self, count: int, generator: torch.Generator) -> Tensor | None: ...
+
+    def batch_from(self, index: Tensor, noise: Tensor | None
+                   ) -> tuple[tuple[Tensor, ...], Tensor]: ...
+
+    def sample_losses(self, output: Tensor, target: Tensor) -> Tensor: ...
+
 
 AUTOCASTS = ("none", "bf16")
 WARMUP_STEPS = 3  # eager steps before a CUDA graph is captured (allocator, cuBLAS handles)
@@ -80,7 +94,7 @@ def _autocast(accel: Accel, device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
 
 
-def _stack_batch(task: Task, index: Tensor, noise: Tensor | None):
+def _stack_batch(task: EnsembleTask, index: Tensor, noise: Tensor | None):
     """Members' batches built as one: index (S, b), noise (S, b) or None ->
     inputs (S, b, ...) and targets (S, b)."""
     s, b = index.shape
@@ -92,7 +106,7 @@ def _stack_batch(task: Task, index: Tensor, noise: Tensor | None):
 class _Stepper:
     """One training step of the ensemble, eager or replayed from a CUDA graph."""
 
-    def __init__(self, model: Ensemble, task: Task, optimizer: torch.optim.Optimizer,
+    def __init__(self, model: Ensemble, task: EnsembleTask, optimizer: torch.optim.Optimizer,
                  accel: Accel, device: torch.device):
         self.model, self.task, self.optimizer = model, task, optimizer
         self.accel, self.device = accel, device
@@ -148,7 +162,7 @@ class _Stepper:
 
 
 @torch.no_grad()
-def evaluate_ensemble(model: Ensemble, task: Task, batch_size: int = 1000,
+def evaluate_ensemble(model: Ensemble, task: EnsembleTask, batch_size: int = 1000,
                       accel: Accel | None = None) -> tuple[list[float], list[float]]:
     """Each member's mean test loss and test error on the task's test set."""
     accel = accel or Accel()
@@ -173,7 +187,7 @@ def evaluate_ensemble(model: Ensemble, task: Task, batch_size: int = 1000,
 
 def fit_ensemble(
     model: Ensemble,
-    task: Task,
+    task: EnsembleTask,
     config: TrainConfig,
     seeds: Sequence[int],
     accel: Accel | None = None,
@@ -229,13 +243,14 @@ def fit_ensemble(
                     continue
                 if not math.isfinite(train_loss[k]):
                     alive[k] = False
-                    row = diverged_row(epoch, last_loss[k], seconds, n)
+                    row = {**diverged_row(epoch, last_loss[k], seconds, n * s), "ensemble_size": s}
                 elif not math.isfinite(test_loss[k]):
                     # A finite epoch mean, but the last steps broke the weights: as `fit`.
                     alive[k] = False
-                    row = diverged_row(epoch, train_loss[k], seconds, n)
+                    row = {**diverged_row(epoch, train_loss[k], seconds, n * s), "ensemble_size": s}
                 else:
                     last_loss[k] = train_loss[k]
+                    # samples/s is the whole ensemble's, as `ensemble_size` says
                     row = {"epoch": epoch, "train_loss": train_loss[k],
                            "test_loss": test_loss[k], "test_error": test_error[k],
                            "train_seconds": seconds, "samples_per_second": n * s / seconds,

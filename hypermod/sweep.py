@@ -39,6 +39,7 @@ except ImportError:  # Windows: no advisory locks; concurrent copies are not gua
 
 from hypermod.aggregate import Row
 from hypermod.data import load_dataset
+from hypermod.ensemble_train import Accel
 from hypermod.reporting import Section
 from hypermod.results import (
     SCHEMA,
@@ -117,13 +118,13 @@ class SweepContext:
         ensemble: train the seeds of a grid point as one ensemble, where the experiment
             can (`Experiment.run_ensemble`).
         max_ensemble: at most this many seeds per ensemble (None: all pending seeds).
-        accel: speed settings for ensembles (an `ensemble_train.Accel`; None: defaults).
+        accel: speed settings for ensembles (None: all off).
         ensemble_mode: "bmm" or "vmap" (see `hypermod.ensemble`).
     """
 
     def __init__(self, device: str = "auto", data_dir: str | Path | None = None,
                  progress: bool = True, ensemble: bool = True, max_ensemble: int | None = None,
-                 accel: Any = None, ensemble_mode: str = "bmm"):
+                 accel: Accel | None = None, ensemble_mode: str = "bmm"):
         if max_ensemble is not None and max_ensemble < 1:
             raise ValueError(f"max_ensemble must be None or positive, got {max_ensemble}")
         self.device = str(resolve_device(device))  # "auto" resolved once, recorded as is
