@@ -182,3 +182,31 @@ def test_report_refuses_to_average_runs_of_different_settings(tmp_path):
 def test_report_of_an_empty_directory_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no finished result files"):
         build_report(tmp_path)
+
+
+def test_reproduce_quick_runs_every_experiment_and_prints_the_claims(tmp_path, monkeypatch,
+                                                                     capsys):
+    """The happy path of `hypermod reproduce --quick`, on tiny settings."""
+    from dataclasses import replace
+
+    from hypermod.cli import main
+    from hypermod.sweep import override
+
+    tiny = {name: replace(e, quick=override(replace(e.quick, seeds=2 if name ==
+                                                    "rotation-embedding" else 1), TINY[name]))
+            for name, e in EXPERIMENTS.items()}
+    monkeypatch.setattr("hypermod.experiments.registry.EXPERIMENTS", tiny)
+    monkeypatch.setattr("hypermod.experiments.EXPERIMENTS", tiny)
+    out = tmp_path / "r"
+    assert main(["reproduce", "--quick", "--no-progress", "--device", "cpu",
+                 "--dataset", "digits", "--dataset", "uniform", "--dataset", "smooth",
+                 "--dataset", "structured", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for name in TINY:
+        assert list((out / name / "runs").glob("*.json")), name
+    assert "what the paper claims" in printed
+    assert printed.count("\n- ") >= len(TINY)
+    # rotation-embedding with 2 seeds trained them as one ensemble
+    record = json.loads(next((out / "rotation-embedding" / "runs").glob("*.json")).read_text())
+    assert record["ensemble"]["size"] == 2
+    assert (out / "report.md").is_file()
