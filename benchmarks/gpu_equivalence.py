@@ -15,11 +15,9 @@ from pathlib import Path
 import torch
 
 from hypermod.data import load_dataset
-from hypermod.ensemble import Ensemble
-from hypermod.ensemble_train import Accel, fit_ensemble
-from hypermod.models import ModelConfig, build_model
+from hypermod.models import Ensemble, ModelConfig, build_model
 from hypermod.tasks import RotationTask
-from hypermod.train import TrainConfig, fit, resolve_device
+from hypermod.training import Accel, TrainConfig, fit, resolve_device, train
 
 SEEDS = [1, 2, 3]
 
@@ -51,7 +49,7 @@ def main() -> None:
     for method in ("hyper", "embedding"):
         finals = {}
         for name, accel in ways.items():
-            hist = fit_ensemble(Ensemble(members(method, device)), task, config, SEEDS, accel,
+            hist = train(Ensemble(members(method, device)), task, config, SEEDS, accel,
                                 progress=False)
             finals[name] = [(h[-1]["train_loss"], h[-1]["test_error"]) for h in hist]
         finals["separate fit"] = [

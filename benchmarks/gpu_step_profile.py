@@ -14,11 +14,9 @@ from pathlib import Path
 import torch
 
 from hypermod.data import load_dataset
-from hypermod.ensemble import Ensemble
-from hypermod.ensemble_train import Accel, _Stepper
-from hypermod.models import ModelConfig, build_model
+from hypermod.models import Ensemble, ModelConfig, build_model
 from hypermod.tasks import RotationTask
-from hypermod.train import TrainConfig, make_optimizer
+from hypermod.training import Accel, TrainConfig, _Stepper, make_optimizer
 
 
 def per_step(fn, steps: int) -> float:

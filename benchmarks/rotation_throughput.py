@@ -68,7 +68,7 @@ def time_hypermod(model, task, steps: int, warmup: int, batch: int = 64) -> floa
         if i == warmup:
             start = time.perf_counter()
         index = order[(i * batch) % (task.num_train - batch):][:batch]
-        (x, instance), y = task.train_batch(index, gen)
+        (x, instance), y = task.batch_from(index, task.train_noise(batch, gen))
         step(model, opt, x, instance, y)
     return steps * batch / (time.perf_counter() - start)
 
@@ -92,7 +92,7 @@ def time_pipelines(task, images: np.ndarray, batches: int = 200, batch: int = 64
     order = torch.randperm(task.num_train, generator=gen)
     start = time.perf_counter()
     for i in range(batches):
-        task.train_batch(order[i * batch : (i + 1) * batch], gen)
+        task.batch_from(order[i * batch : (i + 1) * batch], task.train_noise(batch, gen))
     ours = batches * batch / (time.perf_counter() - start)
     it = iter(DataLoader(ReferenceStyleRotation(images), batch_size=batch, shuffle=True))
     start = time.perf_counter()
@@ -103,7 +103,8 @@ def time_pipelines(task, images: np.ndarray, batches: int = 200, batch: int = 64
 
 def step_flops(model, task, batch: int = 64) -> int:
     """FLOPs of one forward + backward pass (matrix products; what FlopCounterMode counts)."""
-    (x, instance), y = task.train_batch(torch.arange(batch), torch.Generator().manual_seed(0))
+    (x, instance), y = task.batch_from(torch.arange(batch),
+                                        task.train_noise(batch, torch.Generator().manual_seed(0)))
     with FlopCounterMode(display=False) as counter:
         F.cross_entropy(model(x, instance), y).backward()
     model.zero_grad(set_to_none=True)

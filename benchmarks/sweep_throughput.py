@@ -29,11 +29,9 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
 from hypermod.data import load_dataset
-from hypermod.ensemble import Ensemble
-from hypermod.ensemble_train import Accel, fit_ensemble
-from hypermod.models import ModelConfig, build_model
+from hypermod.models import Ensemble, ModelConfig, build_model
 from hypermod.tasks import RotationTask
-from hypermod.train import TrainConfig, fit, resolve_device
+from hypermod.training import Accel, TrainConfig, fit, resolve_device, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rotation_throughput import ReferenceStyleRotation  # noqa: E402
@@ -73,8 +71,8 @@ def time_reference(method: str, depth: int, images: np.ndarray, steps: int, devi
 def flops_per_sample(method: str, depth: int, task: RotationTask) -> float:
     """Forward + backward FLOPs of one training sample (matrix products)."""
     model = build_model(ModelConfig(method, depth), 784, 784).to(task.device)
-    (x, instance), y = task.train_batch(torch.arange(BATCH, device=task.device),
-                                        torch.Generator(task.device).manual_seed(0))
+    (x, instance), y = task.batch_from(torch.arange(BATCH, device=task.device), task.train_noise(
+        BATCH, torch.Generator(task.device).manual_seed(0)))
     with FlopCounterMode(display=False) as counter:
         F.cross_entropy(model(x, instance), y).backward()
     return counter.get_total_flops() / BATCH
@@ -150,7 +148,7 @@ def main() -> None:
                 ensemble = Ensemble(members, mode).to(device)
                 sync(device)
                 start = time.perf_counter()
-                fit_ensemble(ensemble, task, config, seeds, accel, progress=False)
+                train(ensemble, task, config, seeds, accel, progress=False)
                 sync(device)
                 speeds[mode] = n_train * len(seeds) / (time.perf_counter() - start)
             flops = flops_per_sample(method, depth, task)

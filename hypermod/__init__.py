@@ -1,9 +1,11 @@
 """hypermod: hypernetworks versus embedding methods, after Galanti and Wolf (NeurIPS 2020).
 
-The main names are re-exported here; see the subpackages for the rest.
+The main names are re-exported here; docs/architecture.md maps the subpackages.
 """
 
-__version__ = "0.1.0"
+from hypermod.results import package_version
+
+__version__ = package_version()
 
 from hypermod.data import DATASETS, ImageDataset, load_dataset  # noqa: E402
 from hypermod.models import (  # noqa: E402
@@ -16,7 +18,7 @@ from hypermod.models import (  # noqa: E402
     build_model,
 )
 from hypermod.tasks import ClassificationTask, RotationConfig, RotationTask  # noqa: E402
-from hypermod.train import TrainConfig, fit  # noqa: E402
+from hypermod.training import TrainConfig, fit, train  # noqa: E402
 
 __all__ = [
     "DATASETS",
@@ -33,5 +35,6 @@ __all__ = [
     "TrainConfig",
     "build_model",
     "fit",
+    "train",
     "load_dataset",
 ]

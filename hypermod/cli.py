@@ -20,9 +20,8 @@ from pathlib import Path
 
 from hypermod.data import DATASETS, DataError
 from hypermod.models import METHODS, ModelConfig
-from hypermod.runs import RotationRun, default_activation, run_rotation
 from hypermod.tasks import BINNINGS, INTERPOLATIONS, RotationConfig
-from hypermod.train import OPTIMIZERS, TrainConfig
+from hypermod.training import OPTIMIZERS, TrainConfig
 
 
 def _integer(text: str, low: int, what: str) -> int:
@@ -125,10 +124,17 @@ def _add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
                    help="write result.json, metrics.jsonl and checkpoint.pt into this "
                         "directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                   help="override any setting of the run by its dotted name, e.g. "
+                        "--set train.lr=0.1 --set model.hidden=50 (repeatable; unknown keys "
+                        "are refused)")
 
 
-def _rotation_run(args: argparse.Namespace, method: str) -> RotationRun:
-    return RotationRun(
+def _rotation_run(args: argparse.Namespace, method: str):
+    from hypermod.config import override
+    from hypermod.experiments.rotation import RotationRun, default_activation
+
+    run = RotationRun(
         dataset=args.dataset,
         model=ModelConfig(
             method=method,
@@ -147,6 +153,7 @@ def _rotation_run(args: argparse.Namespace, method: str) -> RotationRun:
         limit_train=args.limit_train,
         device=args.device,
     )
+    return override(run, args.set or [])
 
 
 def _outcome(result: dict) -> str:
@@ -160,6 +167,8 @@ def _outcome(result: dict) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from hypermod.experiments.rotation import run_rotation
+
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out DIR, the directory of the run to resume")
     run = _rotation_run(args, args.model)
@@ -179,6 +188,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
+    from hypermod.experiments.rotation import run_rotation
 
     runs = {method: _rotation_run(args, method) for method in METHODS}
     if args.out is not None:
@@ -222,8 +232,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _experiment_settings(args: argparse.Namespace, experiment):
+    from hypermod.config import override
     from hypermod.experiments import settings_for
-    from hypermod.sweep import override
 
     config = settings_for(experiment, full=args.full, seeds=args.seeds,
                           datasets=tuple(args.dataset) if args.dataset else None)
@@ -332,7 +342,7 @@ def _cmd_bounds(args: argparse.Namespace) -> int:
     for row in rows:
         print("".join(f"{row[k]:>10.3g}" for k in keys))
     if args.plot is not None:
-        from hypermod.scaling_plots import bounds_figure
+        from hypermod.reporting.bounds import bounds_figure
 
         path = bounds_figure(args.plot, m1, m2, r, min(min(args.eps), 1e-3),
                              max(max(args.eps), 0.5), c, args.primary)
@@ -376,8 +386,8 @@ def _sweep_context(args: argparse.Namespace):
     """The SweepContext the sweep flags ask for."""
     import torch
 
-    from hypermod.ensemble_train import Accel
     from hypermod.sweep import SweepContext
+    from hypermod.training import Accel
 
     accel = Accel(tf32=args.tf32, autocast=args.autocast, compile=args.compile,
                   cuda_graphs=args.cuda_graphs)

@@ -1,11 +1,13 @@
-"""Result files: self-describing JSON written atomically, plus per-epoch JSON lines.
+"""Result files: self-describing records written atomically, plus per-epoch JSON lines.
 
-A result file holds everything a report needs (config, parameter counts, metrics,
-environment, code version), so tables and figures can be rebuilt without rerunning.
+A record holds everything a report needs (config, parameter counts, metrics, environment,
+code version), so tables and figures can be rebuilt without rerunning; `make_record`
+is the one place that stamps a record with where and with what code it was made.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -13,15 +15,24 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable
+from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 import torch
 
-import hypermod
-
 SCHEMA = 1
+
+
+def make_record(body: dict[str, Any], device: torch.device | str | None, started: datetime,
+                wall_seconds: float, **extra: Any) -> dict[str, Any]:
+    """A result record: the schema, `body` (what was run and what it gave), the
+    environment and code version, when it started and how long it took, then `extra`."""
+    return {"schema": SCHEMA, **body, "environment": environment(device),
+            "code": code_version(), "started_at": started.isoformat(timespec="seconds"),
+            "wall_seconds": wall_seconds, **extra}
 
 
 class WriteError(OSError):
@@ -165,10 +176,24 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
+def package_version() -> str:
+    """hypermod's installed version, from the package metadata."""
+    try:
+        return metadata.version("hypermod")
+    except metadata.PackageNotFoundError:  # run from a source tree that was not installed
+        return "0+unknown"
+
+
+@functools.lru_cache(maxsize=1)
 def code_version() -> dict[str, Any]:
-    """The package version and, when run from a git checkout, the commit and dirtiness."""
-    info: dict[str, Any] = {"hypermod": hypermod.__version__, "git_commit": None, "git_dirty": None}
-    root = Path(hypermod.__file__).resolve().parent.parent
+    """The package version and, when run from a git checkout, the commit and dirtiness.
+
+    Computed once per process, at the first call (a run or sweep makes it at its start):
+    the code a process runs is the code it loaded, whatever HEAD becomes later.
+    """
+    info: dict[str, Any] = {"hypermod": package_version(), "git_commit": None,
+                            "git_dirty": None}
+    root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5

@@ -3,7 +3,8 @@
 Each case returns plain JSON data: the numbers a run produced (losses, errors, distances)
 and the key sets of the records it wrote, with the fields that vary between runs (times,
 environment, code version) left out. `tests/golden/record.py` stores them; the test reruns
-them and compares, exactly.
+them and compares, exactly except where `ROUNDED` names a case whose float operations were
+reordered on purpose (there: losses within 1e-5 relative, errors within 0.002).
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from typing import Any
 # Fields whose values change from run to run: the test checks they exist, not their value.
 VOLATILE = {"train_seconds", "samples_per_second", "wall_seconds", "started_at",
             "environment", "code", "seconds", "path"}
+
+
+# Seed ensembles' reported losses: since the single training loop (issue 10) an ensemble's
+# epoch loss is summed like a single run's (float64 division on the host, test loss as
+# batch means) instead of in float32 on the device; the weights are unchanged.
+ROUNDED = {"ensemble-hyper", "ensemble-embedding", "sweep-rotation-depth",
+           "sweep-rotation-embedding"}
 
 
 def _strip(value: Any) -> Any:
@@ -39,9 +47,9 @@ def _keys(record: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _rotation_run(method: str, seed: int = 1):
+    from hypermod.experiments.rotation import RotationRun
     from hypermod.models import ModelConfig
-    from hypermod.runs import RotationRun
-    from hypermod.train import TrainConfig
+    from hypermod.training import TrainConfig
 
     return RotationRun(dataset="digits", model=ModelConfig(method, depth=2),
                        train=TrainConfig(epochs=2, lr=0.05, seed=seed),
@@ -49,7 +57,7 @@ def _rotation_run(method: str, seed: int = 1):
 
 
 def single_run(method: str) -> dict[str, Any]:
-    from hypermod.runs import run_rotation
+    from hypermod.experiments.rotation import run_rotation
 
     with tempfile.TemporaryDirectory() as tmp:
         result = run_rotation(_rotation_run(method), Path(tmp), progress=False)
@@ -59,11 +67,10 @@ def single_run(method: str) -> dict[str, Any]:
 
 
 def ensemble_run(method: str) -> dict[str, Any]:
-    from hypermod.ensemble_runs import run_rotation_ensemble
+    from hypermod.experiments.rotation import train_rotation
 
-    records = run_rotation_ensemble(_rotation_run(method), [1, 2], progress=False)
-    return {"keys": _keys(records[0]),
-            "epochs": [_strip(r["epochs"]) for r in records]}
+    trained = train_rotation(_rotation_run(method), [1, 2], progress=False)
+    return {"epochs": [_strip(h) for h in trained.histories]}
 
 
 def sweep(name: str, **changes: Any) -> dict[str, Any]:

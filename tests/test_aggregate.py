@@ -4,8 +4,15 @@ import math
 
 import pytest
 
-from hypermod.aggregate import diverged_runs, final_rows, finite_stats, group_stats, spearman
-from hypermod.reporting import markdown_table, pm
+from hypermod.reporting import (
+    diverged_runs,
+    final_rows,
+    finite_stats,
+    group_stats,
+    markdown_table,
+    pm,
+    spearman,
+)
 
 
 def test_group_stats_uses_the_sample_standard_deviation():

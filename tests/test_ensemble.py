@@ -8,20 +8,18 @@ import torch
 from torch import nn
 
 from hypermod.data import load_dataset
-from hypermod.ensemble import Ensemble
-from hypermod.ensemble_runs import run_rotation_ensemble
-from hypermod.ensemble_train import Accel, fit_ensemble
+from hypermod.experiments.rotation import RotationRun, run_rotation, train_rotation
 from hypermod.models import (
+    Ensemble,
     HyperNetwork,
     ModelConfig,
     ModulePrimary,
     build_model,
     mlp_encoder,
 )
-from hypermod.runs import RotationRun, run_rotation
-from hypermod.sweep import SweepContext, batches, run_sweep, unit
+from hypermod.sweep import SweepContext, SweepSettings, groups, run_sweep, unit
 from hypermod.tasks import RotationTask
-from hypermod.train import TrainConfig, fit
+from hypermod.training import Accel, TrainConfig, fit, train
 
 SEEDS = [1, 2, 3]
 
@@ -87,7 +85,7 @@ def test_bad_ensembles_are_refused():
     with pytest.raises(ValueError, match="leading dimension must be 3"):
         ensemble(torch.randn(2, 4, 64), torch.randn(2, 4, 64))
     with pytest.raises(ValueError, match="3 seeds"):
-        fit_ensemble(Ensemble(members("hyper", [1, 2])), None, TrainConfig(), SEEDS)
+        train(Ensemble(members("hyper", [1, 2])), None, TrainConfig(), SEEDS)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adadelta"])
@@ -96,7 +94,7 @@ def test_members_train_like_separate_runs(task, method, optimizer):
     config = TrainConfig(epochs=2, lr=0.05 if optimizer == "sgd" else 1.0, batch_size=32,
                          test_batch_size=64, optimizer=optimizer)
     ensemble = Ensemble(members(method))
-    histories = fit_ensemble(ensemble, task, config, SEEDS, progress=False)
+    histories = train(ensemble, task, config, SEEDS, progress=False)
     for k, (seed, model) in enumerate(zip(SEEDS, members(method))):
         alone = fit(model, task, replace(config, seed=seed), progress=False)
         assert [r["test_error"] for r in histories[k]] == [r["test_error"] for r in alone]
@@ -116,7 +114,7 @@ def test_a_diverging_member_is_recorded_and_the_others_go_on(task):
     with torch.no_grad():
         for p in models[1].parameters():
             p.fill_(float("inf"))
-    histories = fit_ensemble(Ensemble(models), task, config, SEEDS, progress=False)
+    histories = train(Ensemble(models), task, config, SEEDS, progress=False)
     assert len(histories[1]) == 1
     assert histories[1][0]["diverged"] is True and histories[1][0]["epoch"] == 1
     assert histories[1][0]["last_finite_loss"] is None and histories[1][0]["test_error"] is None
@@ -129,7 +127,7 @@ def test_divergence_is_recorded_as_fit_records_it(digits):
     is what `fit` records for its seed."""
     task = RotationTask(digits, limit_train=200, limit_test=100)
     config = TrainConfig(epochs=4, lr=0.7, batch_size=32, test_batch_size=64)
-    histories = fit_ensemble(Ensemble(members("hyper")), task, config, SEEDS, progress=False)
+    histories = train(Ensemble(members("hyper")), task, config, SEEDS, progress=False)
     # lr 0.7 gives all three cases: diverged in epoch 2, trained through, and broken by
     # the last steps of epoch 1 (finite train loss, infinite test loss)
     assert [h[-1].get("diverged", False) for h in histories] == [True, False, True]
@@ -148,8 +146,8 @@ def test_divergence_is_recorded_as_fit_records_it(digits):
 
 def test_bf16_autocast_changes_results_only_slightly(task):
     config = TrainConfig(epochs=2, lr=0.05, batch_size=32, test_batch_size=64)
-    exact = fit_ensemble(Ensemble(members("hyper")), task, config, SEEDS, progress=False)
-    bf16 = fit_ensemble(Ensemble(members("hyper")), task, config, SEEDS, Accel(autocast="bf16"),
+    exact = train(Ensemble(members("hyper")), task, config, SEEDS, progress=False)
+    bf16 = train(Ensemble(members("hyper")), task, config, SEEDS, Accel(autocast="bf16"),
                         progress=False)
     for a, b in zip(exact, bf16):
         assert b[-1]["train_loss"] == pytest.approx(a[-1]["train_loss"], rel=0.03)
@@ -161,9 +159,9 @@ def test_bf16_autocast_changes_results_only_slightly(task):
 @pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 def test_compile_changes_results_only_by_rounding(task):
     config = TrainConfig(epochs=1, lr=0.05, batch_size=32, test_batch_size=64)
-    exact = fit_ensemble(Ensemble(members("hyper", [1, 2])), task, config, [1, 2],
+    exact = train(Ensemble(members("hyper", [1, 2])), task, config, [1, 2],
                          progress=False)
-    compiled = fit_ensemble(Ensemble(members("hyper", [1, 2])), task, config, [1, 2],
+    compiled = train(Ensemble(members("hyper", [1, 2])), task, config, [1, 2],
                             Accel(compile=True), progress=False)
     for a, b in zip(exact, compiled):
         assert b[-1]["train_loss"] == pytest.approx(a[-1]["train_loss"], rel=1e-4)
@@ -176,38 +174,36 @@ def test_accel_settings_are_checked(task):
     with pytest.raises(ValueError, match="compile or cuda_graphs"):
         Accel(compile=True, cuda_graphs=True)
     with pytest.raises(ValueError, match="cuda_graphs needs a CUDA device"):
-        fit_ensemble(Ensemble(members("hyper")), task, TrainConfig(), SEEDS,
+        train(Ensemble(members("hyper")), task, TrainConfig(), SEEDS,
                      Accel(cuda_graphs=True), progress=False)
 
 
-def test_rotation_ensemble_records_match_separate_runs(digits):
+def test_rotation_ensemble_matches_separate_runs(digits):
     run = RotationRun(dataset="digits", model=ModelConfig("embedding", 1),
                       train=TrainConfig(epochs=2, lr=0.05), limit_train=150, limit_test=90,
                       device="cpu")
-    records = run_rotation_ensemble(run, [4, 5], data=digits, progress=False)
-    for seed, record in zip([4, 5], records):
+    together = train_rotation(run, [4, 5], data=digits, progress=False)
+    for seed, history in zip([4, 5], together.histories):
         alone = run_rotation(replace(run, train=replace(run.train, seed=seed)), data=digits,
                              progress=False)
-        assert record["config"] == alone["config"]
-        assert record["param_counts"] == alone["param_counts"]
-        assert record["status"] == "finished"
-        assert record["final"]["test_error"] == alone["final"]["test_error"]
-        assert record["ensemble"]["seeds"] == [4, 5]
+        assert together.param_counts == alone["param_counts"]
+        assert [r["test_error"] for r in history] == [r["test_error"] for r in alone["epochs"]]
+        assert history[-1]["ensemble_size"] == 2
     with pytest.raises(ValueError, match="distinct seeds"):
-        run_rotation_ensemble(run, [1, 1], data=digits, progress=False)
+        train_rotation(run, [1, 1], data=digits, progress=False)
 
 
-def test_batches_group_seeds_of_a_point():
+def test_groups_gather_seeds_of_a_point():
     class Exp:
         run_ensemble = object()
 
     pending = [unit(s, depth=d) for s in (1, 2, 3) for d in (2, 5)]
-    groups = batches(pending, Exp, SweepContext("cpu", progress=False))
-    assert [[u.seed for u in g] for g in groups] == [[1, 2, 3], [1, 2, 3]]
-    assert [g[0].point for g in groups] == [(("depth", 2),), (("depth", 5),)]
-    capped = batches(pending, Exp, SweepContext("cpu", progress=False, max_ensemble=2))
+    grouped = groups(pending, Exp, SweepSettings("cpu", progress=False))
+    assert [[u.seed for u in g] for g in grouped] == [[1, 2, 3], [1, 2, 3]]
+    assert [g[0].point for g in grouped] == [(("depth", 2),), (("depth", 5),)]
+    capped = groups(pending, Exp, SweepSettings("cpu", progress=False, max_ensemble=2))
     assert [[u.seed for u in g] for g in capped] == [[1, 2], [3], [1, 2], [3]]
-    off = batches(pending, Exp, SweepContext("cpu", progress=False, ensemble=False))
+    off = groups(pending, Exp, SweepSettings("cpu", progress=False, ensemble=False))
     assert off == [[u] for u in pending]
 
 

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from hypermod import theory
+from hypermod.config import override
 from hypermod.experiments import EXPERIMENTS, get_experiment, settings_for
-from hypermod.experiments.report import build_report
+from hypermod.experiments.report import build_report, load_results
 from hypermod.models import conv_teacher, count_trainable, shallow_mlp
-from hypermod.sweep import SweepContext, load_units, override, run_sweep
+from hypermod.sweep import SweepContext, run_sweep
 
 # Settings that make each experiment's smoke run take seconds on a CPU.
 TINY = {
@@ -40,7 +41,7 @@ def test_smoke_run_of_every_experiment_then_report(name, tmp_path):
     counts = run_sweep(experiment, config, tmp_path, SweepContext("cpu", progress=False),
                        log=lambda _: None)
     assert counts["ran"] == counts["total"] == len(experiment.units(config)) > 0
-    records = load_units(tmp_path)[name]
+    records = load_results(tmp_path)[0][name]
     assert len(records) == counts["total"]
     for record in records:
         assert record["rows"] and all("epoch" in row for row in record["rows"])
@@ -66,7 +67,7 @@ def test_assumption2_rows_carry_the_closed_form_count(tmp_path):
     experiment = get_experiment("assumption2")
     config = override(settings_for(experiment, seeds=1), TINY["assumption2"])
     run_sweep(experiment, config, tmp_path, SweepContext("cpu", progress=False), lambda _: None)
-    for record in load_units(tmp_path)["assumption2"]:
+    for record in load_results(tmp_path)[0]["assumption2"]:
         width = record["unit"]["width"]
         assert record["rows"][-1]["params"] == theory.shallow_params(64, width)
 
@@ -190,7 +191,7 @@ def test_reproduce_quick_runs_every_experiment_and_prints_the_claims(tmp_path, m
     from dataclasses import replace
 
     from hypermod.cli import main
-    from hypermod.sweep import override
+    from hypermod.config import override
 
     tiny = {name: replace(e, quick=override(replace(e.quick, seeds=2 if name ==
                                                     "rotation-embedding" else 1), TINY[name]))

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from hypermod.data import CorruptDataError, UnsafePickleError, load_dataset, read_idx, write_idx
 from hypermod.data.cifar import _allowed_globals, read_cifar_batch
-from hypermod.experiments.registry import ROW_FIELDS
+from hypermod.experiments import get_experiment
 from hypermod.experiments.report import load_results
 from hypermod.results import check_unit_record, read_json
 
@@ -335,7 +335,7 @@ def _check_result_file(content: bytes) -> None:
     path = _file(content, "fuzz-result.json")
     try:
         record = read_json(path)
-        check_unit_record(record, path, ROW_FIELDS["rotation-depth"])
+        check_unit_record(record, path, get_experiment("rotation-depth").row_fields)
     except ValueError as err:
         assert str(path) in str(err)
         event(_kind(err))

@@ -5,9 +5,10 @@ import json
 import pytest
 from test_experiments import _hand_made, _write
 
+from hypermod.config import override
 from hypermod.experiments import get_experiment, settings_for
 from hypermod.experiments.report import build_report, load_results
-from hypermod.sweep import SweepContext, override, run_sweep
+from hypermod.sweep import SweepContext, run_sweep
 
 GOOD_ROW = {"dataset": "mnist", "method": "hyper", "depth": 2, "seed": 9, "epoch": 10,
             "test_error": 0.9, "trainable": 1000}

@@ -6,9 +6,17 @@ import pytest
 import torch
 
 from hypermod import theory
+from hypermod.config import override
 from hypermod.experiments import get_experiment, settings_for
-from hypermod.experiments.modularity_scaling import ScalingConfig, units
-from hypermod.regression import (
+from hypermod.experiments.modularity_scaling.experiment import ScalingConfig, units
+from hypermod.experiments.modularity_scaling.fits import (
+    eps_levels,
+    exponent_with_ci,
+    fit_power_law,
+    smallest_size,
+    smallest_total,
+)
+from hypermod.experiments.modularity_scaling.regression import (
     RegressionConfig,
     fit_regression,
     mse,
@@ -16,14 +24,6 @@ from hypermod.regression import (
     primary_size,
     scaling_model,
 )
-from hypermod.scaling import (
-    eps_levels,
-    exponent_with_ci,
-    fit_power_law,
-    smallest_size,
-    smallest_total,
-)
-from hypermod.sweep import override
 from hypermod.tasks.synthetic import StructuredTarget, splits
 
 

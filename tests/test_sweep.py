@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from hypermod.sweep import Experiment, SweepContext, load_units, override, run_sweep, unit
+from hypermod.config import override
+from hypermod.experiments.report import load_results
+from hypermod.sweep import Experiment, SweepContext, run_sweep, unit
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def test_rerun_skips_finished_and_redoes_deleted_and_corrupt(tmp_path):
     for name in ("dataset-b_seed-1.json", "dataset-a_seed-2.json"):
         assert (runs / name).read_bytes() == kept[name]  # untouched
     assert not list(runs.glob(".*.tmp"))
-    records = load_units(tmp_path)["toy"]
+    records = load_results(tmp_path)[0]["toy"]
     assert sorted(r["unit"]["seed"] for r in records) == [1, 1, 2, 2]
 
 
@@ -100,16 +102,16 @@ def test_settings_changed_behind_the_sweeps_back_are_redone(tmp_path):
                        SweepContext("cpu", progress=False), lines.append)
     assert counts == {"total": 4, "skipped": 0, "ran": 4}
     assert "(4 made with other settings)" in lines[0]
-    values = sorted(r["rows"][0]["value"] for r in load_units(tmp_path)["toy"])
+    values = sorted(r["rows"][0]["value"] for r in load_results(tmp_path)[0]["toy"])
     assert values == [2.0, 2.0, 4.0, 4.0]
 
 
 def test_sweeps_nested_deeper_are_not_read_as_this_one(tmp_path):
     _sweep(Toy(), ToyConfig(), tmp_path)
     _sweep(Toy(), ToyConfig(scale=5.0, seeds=1), tmp_path / "other")
-    assert len(load_units(tmp_path)["toy"]) == 4
-    assert len(load_units(tmp_path / "other")["toy"]) == 2
-    assert len(load_units(tmp_path / "toy")["toy"]) == 4  # an experiment's own folder
+    assert len(load_results(tmp_path)[0]["toy"]) == 4
+    assert len(load_results(tmp_path / "other")[0]["toy"]) == 2
+    assert len(load_results(tmp_path / "toy")[0]["toy"]) == 4  # an experiment's own folder
 
 
 def test_temporary_files_of_a_live_writer_are_left_alone(tmp_path):

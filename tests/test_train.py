@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from hypermod.data import load_dataset
+from hypermod.experiments.rotation import RotationRun, run_rotation
 from hypermod.models import ModelConfig, build_model
-from hypermod.runs import RotationRun, run_rotation
 from hypermod.tasks import RotationTask, chance_error
-from hypermod.train import (
+from hypermod.training import (
     TrainConfig,
     diverged_row,
     evaluate,
@@ -44,9 +44,9 @@ def test_same_seed_gives_bit_identical_runs_and_other_seeds_differ():
 def test_test_angles_are_fixed_so_evaluation_repeats_exactly():
     task = RotationTask(load_dataset("digits"), limit_test=200)
     model = build_model(ModelConfig("embedding", depth=0), task.input_dim, task.input_dim)
-    first = evaluate(model, task, 64)
-    assert evaluate(model, task, 64) == first
-    other = evaluate(model, task, 1000)  # another batching sums in another order
+    (first,) = evaluate(model, task, 64)
+    assert evaluate(model, task, 64) == [first]
+    (other,) = evaluate(model, task, 1000)  # another batching sums in another order
     assert other["test_error"] == first["test_error"]
     assert other["test_loss"] == pytest.approx(first["test_loss"], rel=1e-6)
 
@@ -119,15 +119,18 @@ class _Poisoned:
         self.task, self.step, self.value, self.calls = task, step, value, 0
         self.num_train = task.num_train
 
-    def train_batch(self, index, generator):
+    def train_noise(self, count, generator):
+        return self.task.train_noise(count, generator)
+
+    def batch_from(self, index, noise):
         self.calls += 1
-        return self.task.train_batch(index, generator)
+        return self.task.batch_from(index, noise)
 
     def test_batches(self, batch_size):
         return self.task.test_batches(batch_size)
 
-    def loss(self, output, target):
-        loss = self.task.loss(output, target)
+    def losses(self, output, target, reduction="mean"):
+        loss = self.task.losses(output, target, reduction)
         return loss * self.value if self.calls >= self.step else loss
 
     def errors(self, output, target):

@@ -2,6 +2,8 @@
 
 from hypermod.data.catalog import (
     DATASETS,
+    MNIST_MEAN,
+    MNIST_STD,
     ImageDataset,
     find_dataset,
     load_dataset,
@@ -21,6 +23,8 @@ from hypermod.data.idx import read_idx, write_idx
 
 __all__ = [
     "DATASETS",
+    "MNIST_MEAN",
+    "MNIST_STD",
     "ChecksumError",
     "CorruptDataError",
     "DataError",

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hypermod.data.cifar import TEST_BATCH, TRAIN_BATCHES, read_cifar_dir
+from hypermod.data.cifar import NUM_CLASSES, TEST_BATCH, TRAIN_BATCHES, read_cifar_dir
 from hypermod.data.errors import CorruptDataError, DatasetNotFoundError
 from hypermod.data.idx import read_idx
 
 DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist", "cifar10")
-NUM_CLASSES = 10  # every data set here has ten classes
+# MNIST's pixel mean and std on [0, 1]; the reference normalizes every data set with them.
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 # Directory each on-disk data set lives in, under any search root.
 DIRNAMES: dict[str, str] = {

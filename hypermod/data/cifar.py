@@ -22,7 +22,7 @@ from hypermod.data.errors import CorruptDataError, DataError, UnsafePickleError
 
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # every data set here has ten classes
 IMAGE_SHAPE = (3, 32, 32)  # (C, H, W)
 _ROW = 3 * 32 * 32
 

@@ -22,13 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hypermod import plotting
-from hypermod.aggregate import final_rows, group_stats
 from hypermod.models import conv_teacher, shallow_mlp
-from hypermod.reporting import Section, markdown_table, pm
+from hypermod.reporting import Section, final_rows, group_stats, markdown_table, pm
+from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks.limits import limited
-from hypermod.train import resolve_device
+from hypermod.training import resolve_device
 
 NAME = "assumption1"
 NOISE_SHAPE = (1, 28, 28)
@@ -225,4 +224,5 @@ EXPERIMENT = Experiment(
     run=run,
     grid_fields=("datasets", "seeds"),
     report=report,
+    row_fields=ROW_FIELDS,
 )

@@ -16,13 +16,20 @@ from typing import Any
 
 import torch
 
-from hypermod import plotting
-from hypermod.aggregate import final_rows, finite_stats, group_stats, spearman
 from hypermod.models import count_trainable, shallow_mlp
-from hypermod.reporting import Section, markdown_table, pm
+from hypermod.reporting import (
+    Section,
+    final_rows,
+    finite_stats,
+    group_stats,
+    markdown_table,
+    pm,
+    spearman,
+)
+from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks import ClassificationTask
-from hypermod.train import TrainConfig, fit, resolve_device
+from hypermod.training import TrainConfig, fit, resolve_device
 
 NAME = "assumption2"
 
@@ -148,4 +155,5 @@ EXPERIMENT = Experiment(
     run=run,
     grid_fields=("datasets", "widths", "seeds"),
     report=report,
+    row_fields=ROW_FIELDS,
 )

@@ -27,12 +27,6 @@ EXPERIMENTS: dict[str, Experiment] = {
     )
 }
 
-# The row fields each experiment's report reads, by name: `hypermod report` skips (and
-# names) a unit file whose rows lack them rather than failing on it.
-ROW_FIELDS: dict[str, dict[str, type]] = {
-    m.NAME: m.ROW_FIELDS for m in (rotation_depth, rotation_embedding, assumption1, assumption2)
-}
-
 # Inputs that need no files: scikit-learn's bundled digits, generated noise, and the
 # synthetic targets of modularity-scaling.
 BUILT_IN = ("digits", "uniform", "smooth", "structured")

@@ -9,9 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hypermod.aggregate import diverged_runs
-from hypermod.experiments.registry import EXPERIMENTS, ROW_FIELDS
-from hypermod.reporting import Section, markdown_table
+from hypermod.experiments.registry import EXPERIMENTS
+from hypermod.reporting import Section, diverged_runs, markdown_table
 from hypermod.results import check_unit_record, read_json, write_atomic
 from hypermod.sweep import settings_differ
 
@@ -33,8 +32,8 @@ def load_results(directory: str | Path) -> tuple[dict[str, list[dict[str, Any]]]
         try:
             record = read_json(path)
             name = record.get("experiment") if isinstance(record, dict) else None
-            check_unit_record(record, path, ROW_FIELDS.get(name) if isinstance(name, str)
-                              else None)
+            experiment = EXPERIMENTS.get(name) if isinstance(name, str) else None
+            check_unit_record(record, path, experiment and experiment.row_fields)
         except OSError as err:
             skipped.append(f"{path}: cannot be read ({err.strerror or err})")
             continue

@@ -11,15 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypermod import plotting
-from hypermod.aggregate import final_rows, finite_stats, group_stats
-from hypermod.experiments.rotation_common import run_one, run_seeds
+from hypermod.experiments.rotation import RotationRun, default_activation, unit_rows
 from hypermod.models import ModelConfig
-from hypermod.reporting import Section, markdown_table, pm
-from hypermod.runs import RotationRun, default_activation
+from hypermod.reporting import Section, final_rows, finite_stats, group_stats, markdown_table, pm
+from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks import RotationConfig, chance_error
-from hypermod.train import TrainConfig
+from hypermod.training import TrainConfig
 
 NAME = "rotation-depth"
 
@@ -96,13 +94,13 @@ def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> Rotatio
 
 def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one model; one row per epoch."""
-    return run_one(_spec(config, item, ctx), item, ctx)
+    return unit_rows(_spec(config, item, ctx), [item], ctx)[item.seed]
 
 
 def run_ensemble(config: RotationDepthConfig, items: list[Unit],
                  ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
     """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
-    return run_seeds(_spec(config, items[0], ctx), items, ctx)
+    return unit_rows(_spec(config, items[0], ctx), items, ctx)
 
 
 # What `report` reads from every row (checked before: a file without them is skipped).
@@ -209,4 +207,5 @@ EXPERIMENT = Experiment(
     run_ensemble=run_ensemble,
     grid_fields=("datasets", "methods", "depths", "seeds"),
     report=report,
+    row_fields=ROW_FIELDS,
 )

@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypermod import plotting
-from hypermod.aggregate import final_rows, group_stats
-from hypermod.experiments.rotation_common import run_one, run_seeds
+from hypermod.experiments.rotation import RotationRun, default_activation, unit_rows
 from hypermod.models import ModelConfig
-from hypermod.reporting import Section, markdown_table, pm
-from hypermod.runs import RotationRun, default_activation
+from hypermod.reporting import Section, final_rows, group_stats, markdown_table, pm
+from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
-from hypermod.train import TrainConfig
+from hypermod.training import TrainConfig
 
 NAME = "rotation-embedding"
 
@@ -111,13 +109,13 @@ def _spec(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> Rot
 
 def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one model; one row per epoch."""
-    return run_one(_spec(config, item, ctx), item, ctx)
+    return unit_rows(_spec(config, item, ctx), [item], ctx)[item.seed]
 
 
 def run_ensemble(config: RotationEmbeddingConfig, items: list[Unit],
                  ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
     """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
-    return run_seeds(_spec(config, items[0], ctx), items, ctx)
+    return unit_rows(_spec(config, items[0], ctx), items, ctx)
 
 
 def _best(stats: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -212,4 +210,5 @@ EXPERIMENT = Experiment(
     run_ensemble=run_ensemble,
     grid_fields=("datasets", "seeds"),
     report=report,
+    row_fields=ROW_FIELDS,
 )

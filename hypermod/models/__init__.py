@@ -1,6 +1,7 @@
-"""Both conditioning methods behind one call, `model(x, I) -> outputs`."""
+"""Conditioning methods behind one call, `model(x, I) -> outputs`, and their parts."""
 
 from hypermod.models.activations import activation, activation_module
+from hypermod.models.concat import ConcatNetwork
 from hypermod.models.embedding import EmbeddingNetwork
 from hypermod.models.encoder import count_trainable, mlp_encoder
 from hypermod.models.hyper import HyperNetwork
@@ -19,11 +20,15 @@ from hypermod.models.primary import (
     split_params,
 )
 from hypermod.models.shallow import conv_teacher, shallow_mlp
+from hypermod.models.stacked import MODES, Ensemble, stacked_call
 
 __all__ = [
     "DEFAULT_ACTIVATION",
     "METHODS",
+    "MODES",
+    "ConcatNetwork",
     "EmbeddingNetwork",
+    "Ensemble",
     "HyperNetwork",
     "MLPPrimary",
     "MLPSpec",
@@ -39,4 +44,5 @@ __all__ = [
     "reference_embedding_dim",
     "shallow_mlp",
     "split_params",
+    "stacked_call",
 ]

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from hypermod.models.encoder import count_trainable
 from hypermod.models.primary import MLPPrimary, ModulePrimary, num_generated, split_params
+from hypermod.models.stacked import stacked_call, subtree
 
 
 class HyperNetwork(nn.Module):
@@ -14,6 +15,9 @@ class HyperNetwork(nn.Module):
     Args:
         f: any module mapping (B, d_I) to (B, P) with P = g.num_params.
         g: a primary network (`MLPPrimary` or `ModulePrimary`) with a `param_shapes` table.
+
+    x is (B, d_x), or (B, n, d_x) for n query points per instance with `MLPPrimary`
+    (f then runs once per instance); images (B, C, H, W) are flattened to (B, d_x).
     """
 
     method = "hyper"
@@ -29,10 +33,19 @@ class HyperNetwork(nn.Module):
         return split_params(theta, self.g.param_shapes)
 
     def forward(self, x: Tensor, instance: Tensor) -> Tensor:
-        """(B, ...) inputs and (B, ...) instances -> (B, out) outputs of each h_I."""
+        """(B, ...) inputs and (B, ...) instances -> (B, [n,] out) outputs of each h_I."""
         if x.shape[0] != instance.shape[0]:
             raise ValueError(f"x has {x.shape[0]} samples but I has {instance.shape[0]}")
         return self.g(self.generate(instance), x)
+
+    def forward_stacked(self, params: dict[str, Tensor], x: Tensor, instance: Tensor) -> Tensor:
+        """S members at once: (S, B, ...) inputs -> (S, B, [n,] out); f stacked, g batched
+        over all S * B generated weight sets."""
+        s, b = x.shape[:2]
+        theta = stacked_call(self.f, subtree(params, "f."), instance.reshape(s, b, -1))
+        generated = split_params(theta.reshape(s * b, -1), self.g.param_shapes)
+        out = self.g(generated, x.reshape(s * b, *x.shape[2:]))
+        return out.reshape(s, b, *out.shape[1:])
 
     def param_counts(self) -> dict[str, int]:
         """Trainable parameters of f, and the weights f generates for g per instance."""

@@ -121,17 +121,27 @@ class MLPPrimary(nn.Module):
 
         Args:
             params: name -> (B, *shape) as in `param_shapes`.
-            x: (B, widths[0]) or (B, ...) flattened to that.
+            x: (B, widths[0]); or (B, n, widths[0]) for n query points per sample, all
+                under sample b's weights; anything else is flattened to (B, widths[0]).
 
         Returns:
-            (B, widths[-1]).
+            (B, widths[-1]) or (B, n, widths[-1]).
         """
-        h = x.reshape(x.shape[0], -1)
+        points = x.dim() == 3 and x.shape[2] == self.in_features
+        h = x if points else x.reshape(x.shape[0], -1)
         check_params(params, self.param_shapes, h.shape[0])
-        if h.shape[1] != self.in_features:
-            raise ValueError(f"x has {h.shape[1]} features per sample; the spec expects "
+        if h.shape[-1] != self.in_features:
+            raise ValueError(f"x has {h.shape[-1]} features per sample; the spec expects "
                              f"{self.in_features}")
         last = len(self.spec.widths) - 2
+        if points:
+            for i in range(last + 1):  # (B, n, in) @ (B, in, out)
+                h = h @ params[f"layers.{i}.weight"].transpose(1, 2)
+                if self.spec.bias:
+                    h = h + params[f"layers.{i}.bias"][:, None, :]
+                if i < last:
+                    h = self._act(h)
+            return h
         h = h.unsqueeze(2)  # (B, in, 1) so that every layer is one bmm
         for i in range(last + 1):
             h = torch.bmm(params[f"layers.{i}.weight"], h)  # (B, out, in) @ (B, in, 1)

@@ -1,5 +1,6 @@
 """Tasks that build their own batches on the device, and synthetic regression targets."""
 
+from hypermod.tasks.base import Task
 from hypermod.tasks.classification import LOSSES, ClassificationTask
 from hypermod.tasks.rotation import (
     BINNINGS,
@@ -22,6 +23,7 @@ from hypermod.tasks.synthetic import (
 
 __all__ = [
     "LOSSES",
+    "Task",
     "ClassificationTask",
     "BINNINGS",
     "INTERPOLATIONS",

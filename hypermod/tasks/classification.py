@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hypermod.data import ImageDataset
+from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset
 from hypermod.tasks.limits import limited
 
 LOSSES = ("mse_onehot", "cross_entropy")
@@ -36,8 +36,8 @@ class ClassificationTask:
         device: torch.device | str = "cpu",
         limit_train: int | None = None,
         limit_test: int | None = None,
-        mean: float = 0.1307,
-        std: float = 0.3081,
+        mean: float = MNIST_MEAN,
+        std: float = MNIST_STD,
     ):
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES}")
@@ -67,29 +67,20 @@ class ClassificationTask:
         """The training images and labels at `index` (B,)."""
         return (self.inputs(self.train_images[index]),), self.train_labels[index]
 
-    def train_batch(
-        self, index: Tensor, generator: torch.Generator
-    ) -> tuple[tuple[Tensor], Tensor]:
-        """The training images and labels at `index` (no randomness beyond the order)."""
-        return self.batch_from(index)
-
     def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor], Tensor]]:
         """The test set in order."""
         for start in range(0, self.test_images.shape[0], batch_size):
             end = start + batch_size
             yield (self.inputs(self.test_images[start:end]),), self.test_labels[start:end]
 
-    def loss(self, output: Tensor, target: Tensor) -> Tensor:
-        """MSE to one-hot (mean over samples and classes) or cross-entropy."""
+    def losses(self, output: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+        """Cross-entropy, or MSE to one-hot averaged over classes; per sample (N,) with
+        reduction "none", their mean with "mean"."""
         if self.loss_name == "cross_entropy":
-            return F.cross_entropy(output, target)
-        return F.mse_loss(output, F.one_hot(target, self.num_classes).to(output.dtype))
-
-    def sample_losses(self, output: Tensor, target: Tensor) -> Tensor:
-        """(N, classes) outputs and (N,) labels -> (N,) losses; `loss` is their mean."""
-        if self.loss_name == "cross_entropy":
-            return F.cross_entropy(output, target, reduction="none")
+            return F.cross_entropy(output, target, reduction=reduction)
         onehot = F.one_hot(target, self.num_classes).to(output.dtype)
+        if reduction == "mean":  # one mean over samples and classes, as the reference's
+            return F.mse_loss(output, onehot)
         return F.mse_loss(output, onehot, reduction="none").mean(dim=1)
 
     def errors(self, output: Tensor, target: Tensor) -> Tensor:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hypermod.data import ImageDataset
+from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset
 from hypermod.tasks.limits import limited
 
 BINNINGS = ("reference", "circular")
@@ -44,8 +44,8 @@ class RotationConfig:
     num_bins: int = 12
     binning: str = "reference"
     interpolation: str = "nearest"
-    mean: float = 0.1307
-    std: float = 0.3081
+    mean: float = MNIST_MEAN
+    std: float = MNIST_STD
     test_seed: int = 0
 
     def __post_init__(self) -> None:
@@ -187,25 +187,15 @@ class RotationTask:
         """
         return self.make_batch(self.train_images[index], noise)
 
-    def train_batch(
-        self, index: Tensor, generator: torch.Generator
-    ) -> tuple[tuple[Tensor, Tensor], Tensor]:
-        """A training batch of the images at `index` with fresh angles from `generator`."""
-        return self.batch_from(index, self.train_noise(index.shape[0], generator))
-
     def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor, Tensor], Tensor]]:
         """The whole test set in order, with its fixed angles."""
         for start in range(0, self.num_test, batch_size):
             end = min(start + batch_size, self.num_test)
             yield self.make_batch(self.test_images[start:end], self.test_angles[start:end])
 
-    def loss(self, output: Tensor, target: Tensor) -> Tensor:
-        """Mean cross-entropy over the bins."""
-        return F.cross_entropy(output, target)
-
-    def sample_losses(self, output: Tensor, target: Tensor) -> Tensor:
-        """(N, bins) outputs and (N,) labels -> (N,) cross-entropies; `loss` is their mean."""
-        return F.cross_entropy(output, target, reduction="none")
+    def losses(self, output: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+        """Cross-entropy over the bins: per sample (N,) with reduction "none", or the mean."""
+        return F.cross_entropy(output, target, reduction=reduction)
 
     def errors(self, output: Tensor, target: Tensor) -> Tensor:
         """Number of wrong predictions (a 0-dim tensor, left on the device)."""

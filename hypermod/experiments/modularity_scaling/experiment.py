@@ -23,18 +23,18 @@ from typing import Any
 
 import torch
 
-from hypermod.experiments.modularity_scaling_report import NAME, report
-from hypermod.models import activation
-from hypermod.regression import (
+from hypermod.experiments.modularity_scaling.regression import (
     RegressionConfig,
     fit_regression,
     mse,
     primary_size,
     scaling_model,
 )
+from hypermod.experiments.modularity_scaling.report import NAME, ROW_FIELDS, report
+from hypermod.models import activation
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks.synthetic import TARGETS, SyntheticSet, make_target, splits
-from hypermod.train import resolve_device
+from hypermod.training import resolve_device
 
 
 @dataclass(frozen=True)
@@ -187,4 +187,5 @@ EXPERIMENT = Experiment(
     grid_fields=("datasets", "m1s", "m2s", "structured_m2s", "widths", "totals_encoders",
                  "totals_widths", "mlp_widths", "seeds"),
     report=report,
+    row_fields=ROW_FIELDS,
 )

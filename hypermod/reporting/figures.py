@@ -11,7 +11,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
-from hypermod.aggregate import Row  # noqa: E402
+from hypermod.reporting.stats import Row  # noqa: E402
 
 
 def band(ax, stats: Sequence[Row], x: str, label: str, marker: str = "o") -> None:

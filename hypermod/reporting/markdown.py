@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypermod.aggregate import Row
+from hypermod.reporting.stats import Row
 
 
 @dataclass

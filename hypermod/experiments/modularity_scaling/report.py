@@ -7,10 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from hypermod import plotting, theory
-from hypermod.aggregate import group_stats
-from hypermod.reporting import Section, markdown_table
-from hypermod.scaling import (
+from hypermod import theory
+from hypermod.experiments.modularity_scaling.fits import (
     ExponentEstimate,
     envelope,
     eps_levels,
@@ -18,11 +16,18 @@ from hypermod.scaling import (
     smallest_size,
     smallest_total,
 )
-from hypermod.scaling_plots import draw_bounds, draw_measured
+from hypermod.experiments.modularity_scaling.plots import draw_measured
+from hypermod.reporting import Section, group_stats, markdown_table
+from hypermod.reporting import figures as plotting
+from hypermod.reporting.bounds import draw_bounds
 
 NAME = "modularity-scaling"
 COLORS = {"hyper": "tab:blue", "embedding": "tab:orange", "mlp": "tab:green"}
 LABELS = {"hyper": "hypernetwork", "embedding": "embedding", "mlp": "plain MLP on [x, I]"}
+# What `report` reads from every row (checked before: a file without them is skipped).
+ROW_FIELDS = {"target": str, "m1": int, "m2": int, "method": str, "width": int,
+              "encoder": int, "primary": int, "trainable": int, "test_mse": float,
+              "test_rmse": float, "train_mse": float, "steps": int}
 # Target errors of the total-parameter comparison, fixed before any run.
 TOTALS_EPS = (0.5, 0.3, 0.2, 0.1, 0.05, 0.03)
 

@@ -1,7 +1,7 @@
-"""Checkpoints within a run: everything `fit` needs to continue bit for bit, saved safely.
+"""Checkpoints within a run: everything `train` needs to continue bit for bit, saved safely.
 
-A checkpoint holds the model's and optimizer's state dicts, the data-order generator's
-state, torch's global RNG state (and the CUDA one on a GPU), the metrics so far and the
+A checkpoint holds the model's and optimizer's state dicts, the members' generator
+states, torch's global RNG state (and the CUDA one on a GPU), the metrics so far and the
 settings it was made with. It is written atomically (a temporary file renamed over the
 old one, see `hypermod.results.write_atomic`) and read with
 `torch.load(weights_only=True)`, which admits tensors and plain containers only: a
@@ -21,11 +21,11 @@ from torch import nn
 
 from hypermod.results import write_atomic
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: generators and histories per member (1: one run's)
 
 
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """A checkpoint written by `fit`, read with `torch.load(weights_only=True)`.
+    """A checkpoint written by `train`, read with `torch.load(weights_only=True)`.
 
     weights_only admits tensors and plain containers only, so a tampered checkpoint
     cannot run code. Raises ValueError naming the file if it is not a readable checkpoint.
@@ -37,8 +37,11 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     except Exception as err:  # torch raises many kinds for a corrupt or foreign file
         raise ValueError(f"{path}: not a readable checkpoint ({type(err).__name__}: "
                          f"{str(err)[:200]}); delete it to start the run afresh") from err
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(state, dict) or state.get("format") not in (1, CHECKPOINT_FORMAT):
         raise ValueError(f"{path}: not a hypermod checkpoint of format {CHECKPOINT_FORMAT}")
+    if state["format"] == 1:  # one run: its generator and history
+        state.update(format=CHECKPOINT_FORMAT, generators=[state.pop("generator")],
+                     histories=[state.pop("history")])
     return state
 
 
@@ -51,18 +54,18 @@ def train_settings(config: Any, device: torch.device, meta: dict[str, Any] | Non
 
 
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                    generator: torch.Generator, history: list[dict[str, Any]],
+                    generators: list[torch.Generator], histories: list[list[dict[str, Any]]],
                     settings: dict[str, Any]) -> None:
-    """Write the state after the last epoch of `history` to `path`, atomically."""
-    device = generator.device
+    """Write the state after the last epoch of `histories` to `path`, atomically."""
+    device = generators[0].device
     state = {
         "format": CHECKPOINT_FORMAT,
-        "epoch": history[-1]["epoch"],
-        "history": history,
+        "epoch": max(h[-1]["epoch"] for h in histories if h),
+        "histories": histories,
         "settings": settings,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
-        "generator": generator.get_state(),
+        "generators": [g.get_state() for g in generators],
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
     }
@@ -70,10 +73,10 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 
 def restore_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                       generator: torch.Generator, epochs: int,
-                       settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """Load `path` into the model, optimizer and generators; return its history."""
-    device = generator.device
+                       generators: list[torch.Generator], epochs: int,
+                       settings: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Load `path` into the model, optimizer and generators; return its histories."""
+    device = generators[0].device
     state = load_checkpoint(path)  # on the CPU: RNG states must be CPU tensors
     saved = state["settings"]
     if saved != settings:
@@ -84,10 +87,14 @@ def restore_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Opti
     if state["epoch"] > epochs:
         raise ValueError(f"{path} already holds {state['epoch']} epochs, more than the "
                          f"{epochs} asked for")
+    if len(state["generators"]) != len(generators):
+        raise ValueError(f"{path} holds {len(state['generators'])} members, not "
+                         f"{len(generators)}")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
-    generator.set_state(state["generator"])
+    for generator, saved_state in zip(generators, state["generators"]):
+        generator.set_state(saved_state)
     torch.set_rng_state(state["torch_rng"])
     if state["cuda_rng"] is not None:
         torch.cuda.set_rng_state(state["cuda_rng"], device)
-    return list(state["history"])
+    return [list(h) for h in state["histories"]]

@@ -1,0 +1,177 @@
+"""Rotation-prediction runs: one seed or a seed ensemble, from a frozen config to records.
+
+    run_rotation(RotationRun(dataset="digits"), out_dir="runs/h")   # `hypermod run`
+    train_rotation(run, seeds=[1, 2, 3])                             # sweeps' rows
+
+Shared by `hypermod run` / `compare` and the two rotation experiments. A run of several
+seeds trains them as one ensemble; each seed's history equals that of a separate run
+with its seed, up to float rounding.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hypermod.data import ImageDataset, load_dataset
+from hypermod.models import DEFAULT_ACTIVATION, Ensemble, ModelConfig, build_model
+from hypermod.results import (
+    append_jsonl,
+    code_version,
+    make_record,
+    write_atomic,
+    write_json_atomic,
+)
+from hypermod.sweep import SweepContext, Unit
+from hypermod.tasks.rotation import RotationConfig, RotationTask
+from hypermod.training import Accel, TrainConfig, load_checkpoint, resolve_device, run_status, train
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class RotationRun:
+    """Everything that defines a rotation-prediction run.
+
+    Attributes:
+        dataset: "digits", "mnist", "fashion-mnist" or "cifar10".
+        model: architecture (method, encoder depth, ...).
+        train: optimization (epochs, lr, seed, ...).
+        task: rotation settings (bins, binning, interpolation, test angles).
+        limit_train, limit_test: use only the first N training / test images.
+        device: "auto", "cpu" or "cuda[:N]".
+    """
+
+    dataset: str = "mnist"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    task: RotationConfig = field(default_factory=RotationConfig)
+    limit_train: int | None = None
+    limit_test: int | None = None
+    device: str = "auto"
+
+
+def default_activation(dataset: str) -> str:
+    """The activation of g and q that the reference uses for `dataset`."""
+    return DEFAULT_ACTIVATION.get(dataset, "relu")
+
+
+@dataclass
+class Trained:
+    """What `train_rotation` gives back: the data, task, counts and one history per seed."""
+
+    data: ImageDataset
+    task: RotationTask
+    device: torch.device
+    param_counts: dict[str, int]
+    histories: list[list[dict[str, Any]]]
+
+
+def train_rotation(run: RotationRun, seeds: Sequence[int] | None = None,
+                   data: ImageDataset | None = None, data_dir: str | Path | None = None,
+                   accel: Accel | None = None, mode: str = "bmm", progress: bool = True,
+                   **options: Any) -> Trained:
+    """Train `run` for each seed (default: `run.train.seed`), several as one ensemble.
+
+    Member k is initialized as a single run with seeds[k] would be
+    (`torch.manual_seed(seeds[k])`, then the constructor). `options` go to
+    `hypermod.training.train` (checkpoint, resume, on_epoch, meta).
+    """
+    seeds = list(seeds) if seeds is not None else [run.train.seed]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"an ensemble needs distinct seeds, got {seeds}")
+    device = resolve_device(run.device)
+    if data is None:
+        data = load_dataset(run.dataset, data_dir)
+    elif data.name != run.dataset:
+        raise ValueError(f"run asks for data set {run.dataset!r} but got {data.name!r}")
+    task = RotationTask(data, run.task, device, run.limit_train, run.limit_test)
+    members = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        members.append(build_model(run.model, task.input_dim, task.input_dim, task.num_outputs))
+    model = (members[0] if len(seeds) == 1 else Ensemble(members, mode)).to(device)
+    histories = train(model, task, run.train, seeds, accel, progress=progress, **options)
+    return Trained(data, task, device, model.param_counts(), histories)
+
+
+def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
+                 data: ImageDataset | None = None, data_dir: str | Path | None = None,
+                 progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Train and evaluate one model on rotation prediction; return the result record.
+
+    With `out_dir`, each epoch's metrics are appended to `out_dir/metrics.jsonl` as they
+    come, the training state is checkpointed to `out_dir/checkpoint.pt` after every
+    epoch, and the whole record is written atomically to `out_dir/result.json` at the
+    end. With `resume`, a run killed midway continues from its checkpoint (on the CPU,
+    bit for bit as if it had not stopped); without, the run starts afresh.
+
+    The record's `status` is "finished", or "diverged" with the epoch and the last finite
+    train loss when the loss became NaN or infinite (training then stops).
+    """
+    started = datetime.now(timezone.utc)
+    wall = time.perf_counter()
+    code_version()  # before training: HEAD may move while a long run goes on
+    log = checkpoint = resumed_after = None
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        log, checkpoint = out_dir / "metrics.jsonl", out_dir / CHECKPOINT
+        # A rerun starts afresh: an old result must not outlive a rerun killed midway.
+        (out_dir / "result.json").unlink(missing_ok=True)
+        if resume and checkpoint.exists():
+            # The log may hold an epoch the checkpoint lacks (killed between the two):
+            # rewrite it from the checkpoint, which the resumed run continues.
+            done = load_checkpoint(checkpoint)["histories"][0]
+            resumed_after = done[-1]["epoch"]
+            lines = "".join(json.dumps(row) + "\n" for row in done)
+            write_atomic(log, lambda fh: fh.write(lines.encode()))
+        else:
+            log.unlink(missing_ok=True)
+            checkpoint.unlink(missing_ok=True)
+
+    def on_epoch(rows: list[dict[str, Any] | None]) -> None:
+        if log is not None:
+            append_jsonl(log, rows[0])
+
+    meta = asdict(run)
+    for key in ("train", "device"):  # training checks the former; the latter may change
+        meta.pop(key)
+    trained = train_rotation(run, data=data, data_dir=data_dir, progress=progress,
+                             on_epoch=on_epoch, checkpoint=checkpoint, resume=resume,
+                             meta=meta)
+    history = trained.histories[0]
+    result = make_record({
+        "kind": "rotation",
+        **run_status(history),
+        "config": asdict(run),
+        "dataset": {"name": trained.data.name, "source": trained.data.source,
+                    "num_train": trained.task.num_train, "num_test": trained.task.num_test,
+                    "image_shape": list(trained.data.image_shape)},
+        "param_counts": trained.param_counts,
+        "epochs": history,
+        "final": history[-1],
+    }, trained.device, started, time.perf_counter() - wall, resumed_after_epoch=resumed_after)
+    if out_dir is not None:
+        write_json_atomic(out_dir / "result.json", result)
+    return result
+
+
+def unit_rows(spec: RotationRun, items: list[Unit], ctx: SweepContext
+              ) -> dict[int, list[dict[str, Any]]]:
+    """A sweep's rows for `spec` at each unit's seed (one unit alone, several as one
+    ensemble): per epoch, the unit's point and seed, the metrics and the sizes by role."""
+    trained = train_rotation(spec, [u.seed for u in items], data=ctx.dataset(spec.dataset),
+                             accel=ctx.accel, mode=ctx.ensemble_mode, progress=ctx.progress)
+    counts = trained.param_counts  # by role: f and g_generated, or e and q
+    return {u.seed: [{**u.as_dict(), **epoch, "trainable": counts["trainable"],
+                      "param_counts": counts} for epoch in history]
+            for u, history in zip(items, trained.histories)}
+

@@ -1,0 +1,43 @@
+"""Sweeps that survive interruption: units, the store of their results, the runner and its
+executors (in-process here; `hypermod.sweep.ray` on a Ray cluster)."""
+
+from hypermod.sweep.context import SweepContext, SweepSettings
+from hypermod.sweep.runner import (
+    Executor,
+    InProcess,
+    Job,
+    Outcome,
+    compute,
+    groups,
+    run_sweep,
+)
+from hypermod.sweep.spec import (
+    Experiment,
+    Row,
+    Unit,
+    check_settings,
+    config_record,
+    settings_differ,
+    unit,
+)
+from hypermod.sweep.store import SweepStore
+
+__all__ = [
+    "Executor",
+    "Experiment",
+    "InProcess",
+    "Job",
+    "Outcome",
+    "Row",
+    "SweepContext",
+    "SweepSettings",
+    "SweepStore",
+    "Unit",
+    "check_settings",
+    "compute",
+    "config_record",
+    "groups",
+    "run_sweep",
+    "settings_differ",
+    "unit",
+]

@@ -1,0 +1,116 @@
+"""What a sweep is made of: units (a grid point and a seed) and registered experiments."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: the context module imports nothing from here
+    from hypermod.reporting import Section
+    from hypermod.sweep.context import SweepContext
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independent run of a sweep: a grid point and a seed."""
+
+    point: tuple[tuple[str, Any], ...]
+    seed: int
+
+    @property
+    def key(self) -> str:
+        """A file-name-safe identifier, readable: `dataset-mnist_method-hyper_seed-1`."""
+        parts = [f"{k}-{v}" for k, v in self.point] + [f"seed-{self.seed}"]
+        return re.sub(r"[^A-Za-z0-9.+=_-]", "", "_".join(parts))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dict(self.point), "seed": self.seed}
+
+
+def unit(seed: int, **point: Any) -> Unit:
+    """A unit from keyword arguments, keeping their order."""
+    return Unit(tuple(point.items()), seed)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment: its config type, settings, grid, run function and report.
+
+    Attributes:
+        name: registry key, e.g. "rotation-depth".
+        description: one line for listings and the report.
+        full: the paper's settings (an instance of the experiment's frozen config).
+        quick: settings that finish on 2 CPU cores in about a minute.
+        units: config -> the units to run (seeds included; `config.seeds` of them).
+        run: (config, unit, context) -> rows of results for that unit.
+        datasets: every input set the experiment supports (the paper's and more).
+        grid_fields: config fields that only choose which units run (data sets, depths,
+            seeds...); a rerun may change them, but not the others.
+        report: (finished unit records, report directory) -> the experiment's report
+            section; it writes its figures under that directory.
+        run_ensemble: optional (config, units of one grid point that differ only in
+            seed, context) -> {seed: rows}, training those seeds as one ensemble; each
+            seed's rows must be what `run` gives for its unit, up to float rounding.
+        row_fields: the fields every row must have for `report`, name -> type (str, int,
+            or float, which admits None); a unit file without them is named and skipped.
+    """
+
+    name: str
+    description: str
+    full: Any
+    quick: Any
+    units: Callable[[Any], list[Unit]]
+    run: Callable[[Any, Unit, SweepContext], list[Row]]
+    datasets: tuple[str, ...] = ()
+    grid_fields: tuple[str, ...] = ("seeds",)
+    report: Callable[[list[dict[str, Any]], Path], Section] | None = None
+    run_ensemble: Callable[[Any, list[Unit], SweepContext], dict[int, list[Row]]] | None = None
+    row_fields: dict[str, type] | None = None
+
+
+def check_settings(config: Any, nonempty: Iterable[str] = (), positive: Iterable[str] = (),
+                   optional_positive: Iterable[str] = ()) -> None:
+    """Raise ValueError naming the first field of `config` that breaks a basic rule.
+
+    For experiment configs' `__post_init__`: tuples that must not be empty, numbers that
+    must be positive, and limits that are None or positive.
+    """
+    name = type(config).__name__
+    for field in nonempty:
+        if not getattr(config, field):
+            raise ValueError(f"{name}.{field} must not be empty")
+    for field in positive:
+        value = getattr(config, field)
+        if isinstance(value, tuple):
+            bad = [v for v in value if not (v > 0 and math.isfinite(v))]
+            if bad:
+                raise ValueError(f"{name}.{field} must hold positive finite values, got {bad}")
+        elif not value > 0:
+            raise ValueError(f"{name}.{field} must be positive, got {value}")
+        elif not math.isfinite(value):
+            raise ValueError(f"{name}.{field} must be finite, got {value}")
+    for field in optional_positive:
+        value = getattr(config, field)
+        if value is not None and not value > 0:
+            raise ValueError(f"{name}.{field} must be None or positive, got {value}")
+
+
+def config_record(config: Any) -> dict[str, Any]:
+    """The config as JSON-ready data, without the number of seeds (a rerun may add seeds)."""
+    record = json.loads(json.dumps(asdict(config), default=list))
+    record.pop("seeds", None)
+    return record
+
+
+def settings_differ(old: dict[str, Any], new: dict[str, Any],
+                    grid_fields: Iterable[str] = ()) -> list[str]:
+    """The settings, outside `grid_fields`, whose values differ between two config records."""
+    keys = (old.keys() | new.keys()) - set(grid_fields) - {"seeds"}
+    return sorted(k for k in keys if old.get(k) != new.get(k))

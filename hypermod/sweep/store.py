@@ -1,0 +1,139 @@
+"""A sweep's files: its settings, one atomically written file per finished unit, claims.
+
+Layout of a sweep directory `DIR/EXPERIMENT/`:
+    sweep.json         the experiment's config (seeds aside); a rerun must match it
+    runs/<key>.json    one finished unit: its point, seed, rows, environment, timing
+    runs/.<key>.lock   the claim of a unit being run (an advisory lock, see `Claim`)
+
+A unit's file is written atomically when the unit finishes, so a killed sweep loses only
+the units in flight; a rerun skips every unit whose file is present, valid and made with
+the same settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent copies are not guarded
+    fcntl = None
+
+from hypermod.results import SCHEMA, check_unit_record, read_json, write_json_atomic
+from hypermod.sweep.spec import config_record, settings_differ
+
+
+class SweepStore:
+    """The files of one experiment's sweep under `directory` (= OUT/EXPERIMENT).
+
+    Args:
+        directory: the experiment's folder.
+        config: the sweep's config; `record` is its JSON form without the seeds.
+        grid_fields: config fields that may differ between a finished unit and this sweep.
+    """
+
+    def __init__(self, directory: str | os.PathLike, config: Any,
+                 grid_fields: Iterable[str] = ()):
+        self.directory = Path(directory)
+        self.runs = self.directory / "runs"
+        self.record = config_record(config)
+        self.grid_fields = tuple(grid_fields)
+
+    def path(self, key: str) -> Path:
+        return self.runs / f"{key}.json"
+
+    def open(self) -> None:
+        """Create the folders, record the settings or refuse other ones, drop stray files.
+
+        Fields in `grid_fields` may differ from the recorded settings: they change which
+        units run, not what a unit computes, so finished units stay valid.
+        """
+        self.runs.mkdir(parents=True, exist_ok=True)
+        path = self.directory / "sweep.json"
+        if path.exists():
+            old = read_json(path)["config"]
+            diff = settings_differ(old, self.record, self.grid_fields)
+            if diff:
+                detail = ", ".join(f"{k}: {old.get(k)!r} -> {self.record.get(k)!r}"
+                                   for k in diff)
+                raise ValueError(
+                    f"{self.directory} holds a sweep with other settings ({detail}); use "
+                    f"another --out directory, or delete {self.directory} to start over")
+        write_json_atomic(path, {"schema": SCHEMA, "config": self.record})
+        for stray in self.runs.glob(".*.tmp"):
+            if not _writer_alive(stray):
+                stray.unlink()  # left by a run killed mid-write; its unit is redone
+
+    def finished_record(self, key: str) -> dict[str, Any] | None:
+        """The unit's record if its file is complete and valid (whatever its settings)."""
+        path = self.path(key)
+        try:
+            return check_unit_record(read_json(path), path)
+        except (OSError, ValueError):
+            return None
+
+    def is_current(self, key: str) -> bool:
+        """Whether the unit is finished under this sweep's settings."""
+        done = self.finished_record(key)
+        return done is not None and not settings_differ(done["config"], self.record,
+                                                        self.grid_fields)
+
+    def write(self, key: str, record: dict[str, Any]) -> None:
+        """Write a finished unit's record atomically (see `results.write_atomic`)."""
+        write_json_atomic(self.path(key), record)
+
+    def claim(self, key: str) -> Claim:
+        return Claim(self.runs, key)
+
+
+class Claim:
+    """An advisory lock on one unit, so that concurrent sweeps do not both run it.
+
+    `flock` locks belong to the open file, so the system releases them when the process
+    ends, even by SIGKILL: a lock is never stale. The lock file is removed once the
+    unit's result is written; a process that takes the lock afterwards finds the result
+    and skips the unit, so that removal is safe.
+    """
+
+    def __init__(self, runs: Path, key: str):
+        self.path = runs / f".{key}.lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        if fcntl is None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self, done: bool) -> None:
+        if self.fd is None:
+            return
+        if done:
+            self.path.unlink(missing_ok=True)
+        os.close(self.fd)
+        self.fd = None
+
+
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process that is writing the temporary file `tmp` still runs.
+
+    `write_json_atomic` names its temporary files `.NAME.PID.RANDOM.tmp`; a file of a
+    live process (another sweep on the same directory) must be left alone.
+    """
+    try:
+        pid = int(tmp.name.rsplit(".", 3)[-3])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True

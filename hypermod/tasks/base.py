@@ -1,0 +1,43 @@
+"""The one interface every task offers the training loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+
+class Task(Protocol):
+    """What `hypermod.training.train` needs from a task: batches built on the device.
+
+    A batch is (inputs, target) with `model(*inputs)` the prediction. The random part of
+    a training batch (rotation angles, noise inputs) is drawn apart from building it, so
+    that each member of a seed ensemble draws from its own generator and the step itself
+    has no randomness (what a CUDA graph captures).
+    """
+
+    num_train: int
+
+    def train_noise(self, count: int, generator: torch.Generator) -> Tensor | None:
+        """The randomness of `count` training samples, (count, ...), or None."""
+        ...
+
+    def batch_from(self, index: Tensor, noise: Tensor | None
+                   ) -> tuple[tuple[Tensor, ...], Tensor]:
+        """The training batch of the samples at `index` (B,) with that randomness."""
+        ...
+
+    def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor, ...], Tensor]]:
+        """The fixed test set, in order."""
+        ...
+
+    def losses(self, output: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+        """The loss: per sample (N,) with reduction "none", their mean with "mean" (one
+        formula for both, reduced by the loss function itself)."""
+        ...
+
+    def errors(self, output: Tensor, target: Tensor) -> Tensor:
+        """Number of wrong predictions (a 0-dim tensor, left on the device)."""
+        ...
