@@ -244,8 +244,81 @@ def test_corrupt_or_malicious_data_files_are_clear_errors(tmp_path, capsys, writ
 def test_a_diverging_run_says_so(tmp_path, capsys):
     assert main(["run", "rotation", "--dataset", "digits", "--depth", "1", "--epochs", "3",
                  "--lr", "1e9", "--limit-train", "128", "--no-progress", "--out",
-                 str(tmp_path)]) == 0
+                 str(tmp_path)]) == 1  # a diverged run is not a success
     out = capsys.readouterr().out
-    assert "hyper on digits: diverged at epoch 1 (the loss became NaN or infinite; last " \
-           "finite train loss None)" in out
+    assert "hyper on digits: diverged at epoch 1 (the loss became NaN or infinite; no " \
+           "epoch before it ended with a finite loss)" in out
     assert json.loads((tmp_path / "result.json").read_text())["status"] == "diverged"
+
+
+TINY_RUN = ["run", "rotation", "--dataset", "digits", "--depth", "0", "--epochs", "1",
+            "--limit-train", "64", "--no-progress"]
+
+
+def test_run_refuses_to_replace_a_finished_run_unless_asked(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main([*TINY_RUN, "--out", str(out)]) == 0
+    before = (out / "result.json").read_bytes()
+    assert main([*TINY_RUN, "--model", "embedding", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} already holds a finished run (result.json)" in err
+    assert "--resume" in err and "--overwrite" in err
+    assert (out / "result.json").read_bytes() == before  # nothing lost
+    assert main([*TINY_RUN, "--model", "embedding", "--out", str(out), "--overwrite"]) == 0
+    assert json.loads((out / "result.json").read_text())["config"]["model"]["method"] == \
+        "embedding"
+
+
+def test_run_refuses_to_restart_an_interrupted_run_without_resume(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main([*TINY_RUN, "--out", str(out)]) == 0
+    (out / "result.json").unlink()  # as after a kill: the checkpoint alone is left
+    assert main([*TINY_RUN, "--epochs", "2", "--out", str(out)]) == 2
+    assert "an interrupted run (checkpoint.pt); continue it with the same command and " \
+           "--resume" in capsys.readouterr().err
+    assert main([*TINY_RUN, "--epochs", "2", "--out", str(out), "--resume"]) == 0
+    assert "resumed from" in capsys.readouterr().out
+
+
+def test_interrupted_run_and_sweep_say_how_to_go_on(tmp_path, capsys, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("hypermod.experiments.rotation.train_rotation", interrupt)
+    assert main([*TINY_RUN, "--out", str(tmp_path / "r")]) == 130
+    assert "interrupted; the run's checkpoint is in" in capsys.readouterr().err
+    monkeypatch.setattr("hypermod.sweep.runner.compute", interrupt)
+    assert main(["sweep", "assumption2", "--no-progress", "--out", str(tmp_path / "s"),
+                 "--set", "widths=1,2"]) == 130
+    assert "interrupted; 0 of 4 runs are finished in" in capsys.readouterr().err
+
+
+def test_sweep_points_run_flags_to_set(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["sweep", "rotation-depth", "--epochs", "3", "--out", str(tmp_path)])
+    assert "sweep has no --epochs; experiment settings are set by name: --set epochs=VALUE" \
+        in capsys.readouterr().err
+
+
+def test_data_dir_at_the_data_set_folder_gets_a_hint(tmp_path, capsys, write_idx_set,
+                                                     isolated_data_env):
+    folder = write_idx_set(tmp_path / "mnist")
+    assert main(["run", "rotation", "--dataset", "mnist", "--data-dir", str(folder),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"hint: --data-dir {folder} holds a data set's files itself; point it at the " \
+           f"folder above it (--data-dir {tmp_path})" in err
+
+
+def test_a_failed_run_leaves_no_empty_output_folder(tmp_path, capsys, isolated_data_env):
+    out = tmp_path / "never"
+    assert main(["run", "rotation", "--dataset", "mnist", "--data-dir", str(tmp_path / "no"),
+                 "--no-progress", "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_compare_names_each_method_before_its_epochs(tmp_path, capsys):
+    assert main(["compare", "rotation", "--dataset", "digits", "--depth", "0", "--epochs", "1",
+                 "--limit-train", "64"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("== hyper ==") < out.index("== embedding ==")

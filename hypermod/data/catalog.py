@@ -200,7 +200,7 @@ def find_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Path:
         searched.append(f"  {directory} ({state})")
     raise DatasetNotFoundError(
         f"data set {name!r} not found. Searched:\n" + "\n".join(searched) + "\n"
-        f"To get it: {_HOW_TO_GET[name]}.\nOr pass data_dir (or set HYPERMOD_DATA) to a "
+        f"To get it: {_HOW_TO_GET[name]}.\nOr pass --data-dir (or set HYPERMOD_DATA) to a "
         f"directory holding {DIRNAMES[name]}/."
     )
 

@@ -1,0 +1,164 @@
+"""The `hypermod` command line: runs, comparisons, data, sweeps, reports.
+
+    hypermod run rotation --dataset mnist --model hyper --depth 4 --epochs 10 --out runs/h4
+    hypermod compare rotation --dataset digits --epochs 5
+    hypermod data fetch mnist
+    hypermod sweep rotation-depth --quick --seeds 3 --out runs/depth
+    hypermod report runs/depth
+    hypermod reproduce --quick
+    hypermod bounds --m1 2 --m2 4 --r 1 --eps 0.1 0.01 --plot bounds.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypermod.cli import commands
+from hypermod.cli.args import positive_float, positive_int
+from hypermod.cli.flags import add_rotation_flags, add_sweep_flags
+from hypermod.data import DATASETS, DataError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `hypermod` command."""
+    parser = argparse.ArgumentParser(
+        prog="hypermod",
+        description="Hypernetworks versus embedding methods (Galanti and Wolf, NeurIPS 2020): "
+                    "train, compare, sweep and report.",
+    )
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="CPU threads torch may use (default: torch's choice, one per "
+                             "core); 1 avoids oversubscription when runs share a machine")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="train one model and write its result file",
+                       description="Train one model on a task and write DIR/result.json.")
+    add_rotation_flags(p, with_model=True)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out DIR from its checkpoint (written after "
+                        "every epoch); same settings needed, --epochs may grow")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished or interrupted run already in --out DIR")
+    p.set_defaults(func=commands.cmd_run)
+
+    p = sub.add_parser("compare", help="train both methods with the same settings",
+                       description="Train the hypernetwork and the embedding method with the "
+                                   "same settings and print their test errors side by side.")
+    add_rotation_flags(p, with_model=False)
+    p.set_defaults(func=commands.cmd_compare)
+
+    p = sub.add_parser("data", help="find or download data sets",
+                       description="Show where data sets are found, or download one.")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_sub.add_parser("fetch", help="download a data set and verify its checksums")
+    fetch.add_argument("name", choices=[d for d in DATASETS if d != "digits"])
+    fetch.add_argument("--data-dir", type=Path, default=None,
+                       help="download under this directory (default: $HYPERMOD_DATA or the "
+                            "user cache)")
+    fetch.add_argument("--mirror", default=None,
+                       help="base URL to download from (default: $HYPERMOD_MIRROR_<NAME> or "
+                            "the canonical mirror)")
+    fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    where = data_sub.add_parser("list", help="show where each data set is found")
+    where.add_argument("--data-dir", type=Path, default=None, help="look here first")
+    p.set_defaults(func=commands.cmd_data)
+
+    p = sub.add_parser("sweep", help="run one experiment over its grid and seeds, resumably",
+                       description="Run every (configuration, seed) of an experiment, one result "
+                                   "file each under OUT/EXPERIMENT/runs/. Rerunning skips the "
+                                   "finished runs, so an interrupted sweep loses at most the "
+                                   "runs in flight.")
+    p.add_argument("experiment", help="experiment name (see `hypermod experiments`)")
+    add_sweep_flags(p, Path("runs"))
+    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                   help="override a setting by name, e.g. --set epochs=3 --set depths=2,4 "
+                        "(repeatable; unknown keys are refused)")
+    p.set_defaults(func=commands.cmd_sweep)
+
+    p = sub.add_parser("report", help="rebuild figures and report.md from result files",
+                       description="Read every finished result file under DIRECTORY and write "
+                                   "DIRECTORY/report.md with one figure per experiment under "
+                                   "DIRECTORY/figures/.")
+    p.add_argument("directory", type=Path, help="a sweep or reproduce output directory")
+    p.set_defaults(func=commands.cmd_report)
+
+    p = sub.add_parser("reproduce", help="run every experiment of the paper, then the report",
+                       description="Run every registered experiment on the data sets found "
+                                   "here (digits and uniform noise always; MNIST, "
+                                   "Fashion-MNIST, CIFAR-10 where found), then build the "
+                                   "report. Resumable like sweep.")
+    add_sweep_flags(p, None)
+    p.set_defaults(func=commands.cmd_reproduce)
+
+    p = sub.add_parser("experiments", help="list the registered experiments and settings")
+    p.set_defaults(func=commands.cmd_experiments)
+
+    p = sub.add_parser("bounds", help="the paper's parameter-count bounds as numbers and curves",
+                       description="Print the complexity bounds (Theorems 1 and 2, the "
+                                   "hypernetwork's bound for g, structured-target totals) at "
+                                   "each eps, and optionally draw them (log-log N vs 1/eps).")
+    p.add_argument("--m1", type=positive_int, default=1, help="dimension of x (default: 1)")
+    p.add_argument("--m2", type=positive_int, default=1, help="dimension of I (default: 1)")
+    p.add_argument("--r", type=positive_float, default=1.0,
+                   help="smoothness of the Sobolev ball W_(r,m) (default: 1)")
+    p.add_argument("--eps", type=positive_float, nargs="+", default=[0.1, 0.03, 0.01],
+                   help="approximation errors in (0, 1] (default: 0.1 0.03 0.01)")
+    p.add_argument("--constant", type=positive_float, default=1.0,
+                   help="the unknown constant c of every bound (default: 1)")
+    p.add_argument("--primary", type=positive_int, default=10,
+                   help="weights of the structured target's g* (default: 10)")
+    p.add_argument("--plot", type=Path, default=None, help="also draw the curves to this PNG")
+    p.set_defaults(func=commands.cmd_bounds)
+
+    return parser
+
+
+# Flags people reach for on `sweep` that are experiment settings there.
+SETTING_FLAGS = ("--epochs", "--lr", "--batch-size", "--depth", "--depths", "--widths",
+                 "--limit-train", "--limit-test", "--width")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hypermod` console script."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        flag = extra[0].split("=")[0]
+        if args.command in ("sweep", "reproduce") and flag in SETTING_FLAGS:
+            parser.error(f"{args.command} has no {flag}; experiment settings are set by name: "
+                         f"--set {flag[2:].replace('-', '_')}=VALUE (see `hypermod experiments`)")
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    out = getattr(args, "out", None)
+    fresh = out is not None and not Path(out).exists()
+    try:
+        return args.func(args)
+    except (DataError, ValueError, OSError) as err:
+        print(f"hypermod: error: {err}{_data_dir_hint(args, err)}", file=sys.stderr)
+        if fresh and Path(out).is_dir() and not any(Path(out).iterdir()):
+            Path(out).rmdir()  # made by this command for a run that never started
+        return 2
+    except KeyboardInterrupt:
+        hint = getattr(args, "interrupt_hint", None)
+        hint = hint() if callable(hint) else hint
+        print("hypermod: interrupted" + (f"; {hint}" if hint else ""), file=sys.stderr)
+        return 130
+
+
+def _data_dir_hint(args, err: Exception) -> str:
+    """A hint when --data-dir names a data set's own folder instead of its parent."""
+    data_dir = getattr(args, "data_dir", None)
+    if not isinstance(err, DataError) or data_dir is None:
+        return ""
+    markers = ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "data_batch_1")
+    if any((Path(data_dir) / m).exists() for m in markers):
+        return (f"\nhint: --data-dir {data_dir} holds a data set's files itself; point it at "
+                f"the folder above it (--data-dir {Path(data_dir).parent}), which holds "
+                "mnist/, fashion-mnist/ or cifar10/")
+    return ""

@@ -1,0 +1,218 @@
+"""What each subcommand does: call the library, print the outcome."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hypermod.cli.args import check_out_dir
+from hypermod.cli.flags import rotation_run, sweep_context
+from hypermod.data import DATASETS, DataError
+from hypermod.experiments.rotation import CHECKPOINT
+from hypermod.models import METHODS
+
+
+def outcome(result: dict) -> str:
+    """"test error E, test loss L", or where the run diverged."""
+    if result.get("status") == "diverged":
+        where = result["diverged"]
+        last = where["last_finite_loss"]
+        return (f"diverged at epoch {where['epoch']} (the loss became NaN or infinite; "
+                + ("no epoch before it ended with a finite loss)" if last is None
+                   else f"last finite train loss {last:.4f})"))
+    final = result["final"]
+    return f"test error {final['test_error']:.4f}, test loss {final['test_loss']:.4f}"
+
+
+def existing_run(out: Path) -> str | None:
+    """What `out` already holds that a new run would replace, or None."""
+    if (out / "result.json").exists():
+        return "a finished run (result.json)"
+    if (out / CHECKPOINT).exists():
+        return "an interrupted run (checkpoint.pt)"
+    return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hypermod.experiments.rotation import run_rotation
+
+    if args.resume and args.out is None:
+        raise ValueError("--resume needs --out DIR, the directory of the run to resume")
+    run = rotation_run(args, args.model)
+    if args.out is not None:
+        held = existing_run(args.out)
+        if held and not (args.resume or args.overwrite):
+            raise ValueError(
+                f"--out {args.out} already holds {held}; continue it with the same command "
+                "and --resume, replace it with --overwrite, or choose another --out")
+        if held and args.resume and (args.out / "result.json").exists():
+            raise ValueError(f"--out {args.out} holds a finished run; nothing to resume "
+                             "(--overwrite to run it again)")
+        check_out_dir(args.out)
+        args.interrupt_hint = (f"the run's checkpoint is in {args.out}; continue it with the "
+                               "same command and --resume")
+    result = run_rotation(run, args.out, data_dir=args.data_dir, progress=not args.no_progress,
+                          resume=args.resume)
+    if result["resumed_after_epoch"] is not None:
+        print(f"resumed from {args.out / CHECKPOINT} after epoch "
+              f"{result['resumed_after_epoch']}")
+    print(f"{args.model} on {args.dataset}: {outcome(result)}, parameters "
+          f"{result['param_counts']}")
+    if args.out is not None:
+        print(f"result: {args.out / 'result.json'}")
+    return 1 if result["status"] == "diverged" else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from hypermod.data import load_dataset
+    from hypermod.experiments.rotation import run_rotation
+
+    runs = {method: rotation_run(args, method) for method in METHODS}
+    if args.out is not None:
+        check_out_dir(args.out)
+    data = load_dataset(args.dataset, args.data_dir)
+    results = {}
+    for method, run in runs.items():
+        out = args.out / method if args.out is not None else None
+        if not args.no_progress:
+            print(f"== {method} ==")
+        results[method] = run_rotation(run, out, data=data, progress=not args.no_progress)
+    print(f"\nrotation prediction on {args.dataset}, depth {args.depth}, {args.epochs} epochs, "
+          f"seed {args.seed}")
+    print(f"{'method':<10} {'test error':>10} {'test loss':>10} {'trainable':>11}")
+    for method, result in results.items():
+        final, trainable = result["final"], result["param_counts"]["trainable"]
+        if result.get("status") == "diverged":
+            print(f"{method:<10} {'diverged':>10} {'-':>10} {trainable:>11,}  "
+                  f"({outcome(result)})")
+            continue
+        print(f"{method:<10} {final['test_error']:>10.4f} {final['test_loss']:>10.4f} "
+              f"{trainable:>11,}")
+    return 1 if any(r["status"] == "diverged" for r in results.values()) else 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from hypermod.data import fetch_dataset, find_dataset
+
+    if args.data_command == "fetch":
+        path = fetch_dataset(args.name, args.data_dir, mirror=args.mirror,
+                             progress=not args.no_progress)
+        print(f"{args.name}: ready in {path}")
+        return 0
+    for name in DATASETS:
+        if name == "digits":
+            print(f"{name:<14} bundled with scikit-learn")
+            continue
+        try:
+            print(f"{name:<14} {find_dataset(name, args.data_dir)}")
+        except DataError:
+            print(f"{name:<14} not found (hypermod data fetch {name})")
+    return 0
+
+
+def experiment_settings(args: argparse.Namespace, experiment):
+    from hypermod.config import override
+    from hypermod.experiments import settings_for
+
+    config = settings_for(experiment, full=args.full, seeds=args.seeds,
+                          datasets=tuple(args.dataset) if args.dataset else None)
+    return override(config, args.set or [])
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from hypermod.experiments import get_experiment, require_datasets
+    from hypermod.sweep import run_sweep
+
+    experiment = get_experiment(args.experiment)
+    config = experiment_settings(args, experiment)
+    require_datasets(config.datasets, args.data_dir)
+    context = sweep_context(args)
+    check_out_dir(args.out)
+    print(f"{experiment.name} ({'full' if args.full else 'quick'} settings): {config}")
+    args.interrupt_hint = lambda: (
+        f"{finished_units(experiment, config, args.out)} of {len(experiment.units(config))} "
+        f"runs are finished in {args.out / experiment.name}; run the same command again to "
+        "do the rest")
+    counts = run_sweep(experiment, config, args.out, context)
+    print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
+          f"finished; results in {args.out / experiment.name}")
+    print(f"next: hypermod report {args.out}")
+    return 0
+
+
+def finished_units(experiment, config, out: Path) -> int:
+    """How many units of the sweep in `out` are finished under `config`."""
+    from hypermod.sweep import SweepStore
+
+    store = SweepStore(out / experiment.name, config, experiment.grid_fields)
+    return sum(store.is_current(u.key) for u in experiment.units(config))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from hypermod.experiments.report import build_report
+
+    print(f"report: {build_report(args.directory)}")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    import time
+
+    from hypermod.experiments.report import build_report
+    from hypermod.experiments.reproduce import describe, plan, run_plan
+
+    start = time.perf_counter()
+    out = args.out or Path("runs") / f"reproduce-{'full' if args.full else 'quick'}"
+    planned = plan(args.full, tuple(args.dataset) if args.dataset else None, args.seeds,
+                   args.data_dir)
+    for line in describe(planned):
+        print(line)
+    check_out_dir(out)
+    run_plan(planned, out, sweep_context(args))
+    report = build_report(out)
+    minutes = (time.perf_counter() - start) / 60
+    print("\nwhat the paper claims, and what this run measured:")
+    for title, claim in report.claims:
+        print(f"- {title}: {claim}")
+    print(f"\ndone in {minutes:.1f} min; report: {report.path}")
+    return 0
+
+
+def cmd_experiments(args: argparse.Namespace) -> int:
+    from hypermod.experiments import EXPERIMENTS
+
+    for experiment in EXPERIMENTS.values():
+        print(f"{experiment.name}: {experiment.description}")
+        print(f"  quick: {experiment.quick}")
+        print(f"  full:  {experiment.full}")
+    return 0
+
+
+def cmd_bounds(args: argparse.Namespace) -> int:
+    from hypermod import theory
+
+    m1, m2, r, c = args.m1, args.m2, args.r, args.constant
+    rows = theory.bounds_table(sorted(args.eps, reverse=True), m1, m2, r, c, args.primary)
+    a = theory.predicted_exponents(m1, m2, r)
+    print(f"parameter counts c * eps^-a for m1={m1}, m2={m2}, r={r:g}, c={c:g} (the paper "
+          f"leaves c unknown: compare growth, not values)")
+    print(f"a: any network on W_(r,m1+m2) {a['mlp']:g} (Theorem 1); embedding q "
+          f"{a['embedding']:g} (Theorem 2, proven for r = 1); hypernetwork g {a['hyper']:g}; "
+          f"N_q/N_g ~ eps^-{m2 / r:g}")
+    header = ["eps", "any net", "q lower", "g upper", "N_q/N_g", "f+g", "e+q", "MLP"]
+    keys = ["eps", "any_network", "q_lower", "g_upper", "ratio_q_g", "total_hyper",
+            "total_embedding", "total_mlp"]
+    print(f"f+g, e+q, MLP: total parameters on a structured target y = g*(x; f*(I)) with "
+          f"|g*| = {args.primary}")
+    print("".join(f"{h:>10}" for h in header))
+    for row in rows:
+        print("".join(f"{row[k]:>10.3g}" for k in keys))
+    if args.plot is not None:
+        from hypermod.reporting.bounds import bounds_figure
+
+        path = bounds_figure(args.plot, m1, m2, r, min(min(args.eps), 1e-3),
+                             max(max(args.eps), 0.5), c, args.primary)
+        print(f"figure: {path}")
+    return 0
+
+

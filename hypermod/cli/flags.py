@@ -1,0 +1,138 @@
+"""The flags of `run`/`compare` and of `sweep`/`reproduce`, and what they build."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hypermod.cli.args import nonnegative_float, nonnegative_int, positive_float, positive_int, seed
+from hypermod.data import DATASETS
+from hypermod.models import METHODS, ModelConfig
+from hypermod.tasks import BINNINGS, INTERPOLATIONS, RotationConfig
+from hypermod.training import OPTIMIZERS, TrainConfig
+
+
+def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
+    p.add_argument("task", choices=["rotation"], help="the task (today: rotation prediction)")
+    p.add_argument("--dataset", choices=DATASETS, default="mnist",
+                   help="data set; digits is bundled with scikit-learn (default: mnist)")
+    if with_model:
+        p.add_argument("--model", choices=METHODS, default="hyper",
+                       help="hyper: g(x; f(I)); embedding: q([e(I), x]) (default: hyper)")
+    p.add_argument("--depth", type=nonnegative_int, default=4,
+                   help="hidden-to-hidden blocks in the encoder f or e (default: 4)")
+    p.add_argument("--activation", default=None,
+                   help="activation of g and q (default: elu for cifar10, relu otherwise)")
+    p.add_argument("--embedding-dim", type=positive_int, default=None,
+                   help="E for the embedding method (default: 10 * d_x + 10)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="epochs (default: 10)")
+    p.add_argument("--lr", type=positive_float, default=0.01,
+                   help="learning rate (default: 0.01)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                   help="optimizer (default: plain sgd, as the reference)")
+    p.add_argument("--momentum", type=nonnegative_float, default=0.0,
+                   help="SGD momentum (default: 0)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="(default: 64)")
+    p.add_argument("--test-batch-size", type=positive_int, default=1000, help="(default: 1000)")
+    p.add_argument("--seed", type=seed, default=1,
+                   help="seeds initialization, data order and angles (default: 1)")
+    p.add_argument("--binning", choices=BINNINGS, default="reference",
+                   help="reference: nearest of 0..330 without wrap-around; circular wraps "
+                        "(default: reference)")
+    p.add_argument("--interpolation", choices=INTERPOLATIONS, default="nearest",
+                   help="rotation sampling (default: nearest, as PIL in the reference)")
+    p.add_argument("--test-seed", type=seed, default=0,
+                   help="seed of the fixed test-set angles (default: 0)")
+    p.add_argument("--limit-train", type=positive_int, default=None,
+                   help="use only the first N training images (quick runs)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="look for data sets here first (then $HYPERMOD_DATA, the user cache, "
+                        "system locations)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write result.json, metrics.jsonl and checkpoint.pt into this "
+                        "directory")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                   help="override any setting of the run by its dotted name, e.g. "
+                        "--set train.lr=0.1 --set model.hidden=50 (repeatable; unknown keys "
+                        "are refused)")
+
+
+def rotation_run(args: argparse.Namespace, method: str):
+    from hypermod.config import override
+    from hypermod.experiments.rotation import RotationRun, default_activation
+
+    run = RotationRun(
+        dataset=args.dataset,
+        model=ModelConfig(
+            method=method,
+            depth=args.depth,
+            activation=args.activation or default_activation(args.dataset),
+            embedding_dim=args.embedding_dim,
+        ),
+        train=TrainConfig(
+            epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+            test_batch_size=args.test_batch_size, optimizer=args.optimizer,
+            momentum=args.momentum, seed=args.seed,
+        ),
+        task=RotationConfig(
+            binning=args.binning, interpolation=args.interpolation, test_seed=args.test_seed
+        ),
+        limit_train=args.limit_train,
+        device=args.device,
+    )
+    return override(run, args.set or [])
+
+
+def add_sweep_flags(p: argparse.ArgumentParser, default_out: Path | None) -> None:
+    speed = p.add_mutually_exclusive_group()
+    speed.add_argument("--quick", action="store_true",
+                       help="small settings that finish in about a minute per experiment on "
+                            "2 CPU cores (the default)")
+    speed.add_argument("--full", action="store_true", help="the paper's settings")
+    p.add_argument("--seeds", type=positive_int, default=None,
+                   help="repetitions per configuration (default: the settings' own)")
+    p.add_argument("--dataset", action="append", default=None, metavar="NAME",
+                   help="run on this data set (repeatable; default: the settings' own)")
+    p.add_argument("--out", type=Path, default=default_out,
+                   help=f"output directory (default: {default_out or 'runs/reproduce-MODE'})")
+    p.add_argument("--data-dir", type=Path, default=None, help="look for data sets here first")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    fast = p.add_argument_group("speed", "seed ensembles and GPU settings (results change "
+                                         "only by float rounding)")
+    fast.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
+                      help="train the seeds of a configuration as one batched model where the "
+                           "experiment supports it (default: on)")
+    fast.add_argument("--max-ensemble", type=positive_int, default=None, metavar="S",
+                      help="at most S seeds per ensemble (default: all pending seeds)")
+    fast.add_argument("--ensemble-mode", choices=("bmm", "vmap"), default="bmm",
+                      help="how members run: batched matmuls or torch.func.vmap (default: bmm)")
+    fast.add_argument("--tf32", action="store_true", help="TensorFloat-32 matmuls on CUDA")
+    fast.add_argument("--autocast", choices=("none", "bf16"), default="none",
+                      help="bfloat16 autocast of the forward pass (default: none)")
+    fast.add_argument("--compile", action="store_true", help="torch.compile the forward pass")
+    fast.add_argument("--cuda-graphs", action="store_true",
+                      help="capture each training step as a CUDA graph (CUDA only)")
+
+
+def sweep_context(args: argparse.Namespace):
+    """The SweepContext the sweep flags ask for."""
+    import torch
+
+    from hypermod.sweep import SweepContext
+    from hypermod.training import Accel
+
+    accel = Accel(tf32=args.tf32, autocast=args.autocast, compile=args.compile,
+                  cuda_graphs=args.cuda_graphs)
+    context = SweepContext(args.device, args.data_dir, progress=not args.no_progress,
+                           ensemble=args.ensemble, max_ensemble=args.max_ensemble,
+                           accel=accel, ensemble_mode=args.ensemble_mode)
+    if accel != Accel() and not args.ensemble:
+        raise ValueError("--tf32, --autocast, --compile and --cuda-graphs apply to ensembles; "
+                         "drop --no-ensemble or those flags")
+    accel.check_device(torch.device(context.device))
+    return context
+
+
