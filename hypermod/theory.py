@@ -55,21 +55,6 @@ def shallow_params(d_in: int, width: int, outputs: int = 10) -> int:
     return mlp_params((d_in, width, outputs))
 
 
-def sobolev_rate(eps: float, m: int, r: int) -> float:
-    """eps^(-m/r): the order of parameters needed for the Sobolev ball W_{r,m} (Theorem 1)."""
-    return eps ** (-m / r)
-
-
-def embedding_primary_rate(eps: float, m1: int, m2: int) -> float:
-    """eps^(-(m1+m2)): the lower-bound order for q of an embedding method on W_{1,m} (Theorem 2)."""
-    return eps ** (-(m1 + m2))
-
-
-def hyper_primary_rate(eps: float, m1: int, r: int) -> float:
-    """eps^(-m1/r): the order for g of a hypernetwork whose f may be as large as needed."""
-    return eps ** (-m1 / r)
-
-
 # Complexity bounds as numbers. Each is an order of growth, c * eps^-a: the paper gives
 # the exponent a and leaves the constant c unknown (it depends on the activation, the
 # norm and the ball's radius), so c is an explicit argument, 1 by default; compare

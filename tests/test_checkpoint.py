@@ -189,7 +189,8 @@ def test_run_killed_at_random_moments_resumes_to_the_same_weights(tmp_path):
             break
         assert proc.returncode == -signal.SIGKILL, output
         assert starts < kills_wanted + 20
-    assert reference.communicate(timeout=120)[1] is None and reference.returncode == 0
+    reference_output = reference.communicate(timeout=120)[0]
+    assert reference.returncode == 0, reference_output
     a = json.loads((whole / "result.json").read_text())
     b = json.loads((broken / "result.json").read_text())
     assert _untimed(a["epochs"]) == _untimed(b["epochs"])

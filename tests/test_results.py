@@ -3,10 +3,14 @@
 import json
 import os
 import stat
+import subprocess
+from importlib import metadata
+from pathlib import Path
 
 import pytest
 import torch
 
+import hypermod
 from hypermod.results import append_jsonl, code_version, environment, read_json, write_json_atomic
 
 
@@ -46,8 +50,14 @@ def test_environment_and_code_version_describe_the_run():
     env = environment("cpu")
     assert env["torch"] == torch.__version__ and env["device"] == "cpu"
     code = code_version()
-    assert code["hypermod"] == "0.1.0"
-    assert code["git_commit"] is None or len(code["git_commit"]) == 40
+    assert code["hypermod"] == metadata.version("hypermod") == hypermod.__version__
+    root = Path(hypermod.__file__).resolve().parents[1]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                          text=True)
+    if head.returncode != 0:
+        pytest.skip(f"{root} is not a git checkout")
+    assert code["git_commit"] == head.stdout.strip()
+    assert isinstance(code["git_dirty"], bool)
 
 
 def test_a_failed_append_leaves_no_torn_line(tmp_path, monkeypatch):

@@ -1,6 +1,8 @@
 """Scaling fits recover known exponents; the grouped forward equals the per-pair call; the
 regression trainer keeps its best state; the modularity-scaling grid and checks."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -175,3 +177,26 @@ def test_bad_settings_are_refused(change, message):
     experiment = get_experiment("modularity-scaling")
     with pytest.raises(ValueError, match=message):
         override(settings_for(experiment), change)
+
+
+def test_report_names_and_skips_a_unit_file_without_a_row_field(tmp_path):
+    """It used to end in a KeyError; now it is skipped like the other experiments' files."""
+    from hypermod.experiments.report import build_report, load_results
+    from hypermod.sweep import SweepContext, run_sweep
+
+    experiment = get_experiment("modularity-scaling")
+    config = override(settings_for(experiment, seeds=1),
+                      ["widths=1,2", "mlp_widths=4", "encoder_width=8", "max_steps=10",
+                       "train_instances=32", "val_instances=16", "test_instances=16"])
+    run_sweep(experiment, config, tmp_path, SweepContext("cpu", progress=False),
+              log=lambda _: None)
+    victim = sorted((tmp_path / experiment.name / "runs").glob("*.json"))[0]
+    record = json.loads(victim.read_text())
+    del record["rows"][0]["test_rmse"]
+    victim.write_text(json.dumps(record))
+    grouped, skipped = load_results(tmp_path)
+    assert skipped == [f"{victim}: not a valid unit record (row 0 has no 'test_rmse')"]
+    assert str(victim) not in [r["path"] for r in grouped[experiment.name]]
+    messages = []
+    build_report(tmp_path, log=messages.append)
+    assert messages == [f"skipped {skipped[0]}"]

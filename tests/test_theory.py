@@ -30,14 +30,17 @@ def test_structured_totals_by_hand():
         pytest.approx(5 * 100 + 1000)
 
 
-def test_new_bounds_agree_with_the_existing_rates():
-    for eps in (0.5, 0.1, 0.003):
-        assert theory.sobolev_lower_bound(eps, 3, 2) == pytest.approx(
-            theory.sobolev_rate(eps, 3, 2))
-        assert theory.embedding_primary_lower_bound(eps, 2, 3) == pytest.approx(
-            theory.embedding_primary_rate(eps, 2, 3))
-        assert theory.hyper_primary_upper_bound(eps, 2, 3) == pytest.approx(
-            theory.hyper_primary_rate(eps, 2, 3))
+@pytest.mark.parametrize("m1,m2,r", [(1, 1, 1.0), (2, 3, 1.0), (3, 2, 2.0)])
+def test_each_bound_grows_tenfold_finer_eps_by_its_exponent(m1, m2, r):
+    """A tenth of the error costs 10^a times the parameters, a as the theorems state."""
+    def growth(bound):
+        return math.log10(bound(0.001) / bound(0.01))
+
+    assert growth(lambda e: theory.sobolev_lower_bound(e, m1 + m2, r)) == \
+        pytest.approx((m1 + m2) / r)
+    assert growth(lambda e: theory.embedding_primary_lower_bound(e, m1, m2)) == \
+        pytest.approx(m1 + m2)
+    assert growth(lambda e: theory.hyper_primary_upper_bound(e, m1, r)) == pytest.approx(m1 / r)
 
 
 EPS = [0.9, 0.5, 0.2, 0.1, 0.03, 0.01, 0.001]

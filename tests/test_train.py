@@ -177,3 +177,31 @@ def test_a_run_diverging_in_its_first_epoch_is_recorded_in_strict_json(tmp_path,
     on_disk = (tmp_path / "result.json").read_text()
     assert "NaN" not in on_disk and "Infinity" not in on_disk  # strict JSON
     assert json.loads(on_disk)["final"]["diverged"] is True
+
+
+@pytest.mark.parametrize("setting,terminal,shown", [
+    ("auto", True, True), ("auto", False, False), ("always", False, True),
+    ("never", True, False)])
+def test_progress_bars_only_on_a_terminal_unless_asked(monkeypatch, setting, terminal, shown):
+    from hypermod.training.progress import bars_wanted
+
+    monkeypatch.setenv("HYPERMOD_PROGRESS", setting)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: terminal)
+    assert bars_wanted(True) is shown
+    assert bars_wanted(False) is False
+
+
+def test_a_redirected_run_log_holds_epoch_lines_but_no_bars(tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.txt"
+    with open(log, "w") as fh:
+        subprocess.run([sys.executable, "-m", "hypermod.cli", "--threads", "1", "run",
+                        "rotation", "--dataset", "digits", "--depth", "0", "--epochs", "2",
+                        "--limit-train", "256", "--batch-size", "16"], stdout=fh,
+                       stderr=subprocess.STDOUT, check=True,
+                       env={**__import__("os").environ, "HYPERMOD_PROGRESS": "auto"})
+    text = log.read_text()
+    assert "epoch 2: train loss" in text
+    assert "\r" not in text and "batch/s" not in text
