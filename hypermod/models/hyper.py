@@ -22,10 +22,12 @@ class HyperNetwork(nn.Module):
 
     method = "hyper"
 
-    def __init__(self, f: nn.Module, g: MLPPrimary | ModulePrimary):
+    def __init__(self, f: nn.Module, g: MLPPrimary | ModulePrimary, method: str | None = None):
         super().__init__()
         self.f = f
         self.g = g
+        if method is not None:  # a variant whose generator f has its own structure
+            self.method = method
 
     def generate(self, instance: Tensor) -> dict[str, Tensor]:
         """The primary network's weights for each instance: name -> (B, *shape)."""
@@ -48,6 +50,15 @@ class HyperNetwork(nn.Module):
         return out.reshape(s, b, *out.shape[1:])
 
     def param_counts(self) -> dict[str, int]:
-        """Trainable parameters of f, and the weights f generates for g per instance."""
-        f = count_trainable(self.f)
-        return {"f": f, "g_generated": num_generated(self.g.param_shapes), "trainable": f}
+        """Trainable parameters of f (by role, when f reports them: base weights, chunk
+        embeddings...), and the weights f generates for g per instance."""
+        roles = getattr(self.f, "param_counts", None)
+        if roles is None:
+            f = count_trainable(self.f)
+            return {"f": f, "g_generated": num_generated(self.g.param_shapes), "trainable": f}
+        counts = roles()
+        return {**counts, "trainable": count_trainable(self.f)}
+
+    def primary_size(self) -> int:
+        """Weights g applies per instance (generated or shared)."""
+        return num_generated(self.g.param_shapes)

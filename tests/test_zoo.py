@@ -1,0 +1,134 @@
+"""The conditioning zoo: counts against closed forms, batched forwards against a loop,
+ensembles, hyperfan init, parameter budgets."""
+
+import pytest
+import torch
+
+from hypermod.data import load_dataset
+from hypermod.models import Ensemble, count_trainable
+from hypermod.models.budget import counts, match_budget
+from hypermod.models.primary import split_params
+from hypermod.models.zoo import ZOO, ZooConfig, build_method
+from hypermod.tasks import RotationTask
+from hypermod.training import TrainConfig, fit, train
+
+D_I, D_X, OUT = 20, 9, 5
+CONFIGS = [dict(primary_hidden=(7,), encoder_hidden=11, encoder_depth=0),
+           dict(primary_hidden=(6, 4), encoder_hidden=13, encoder_depth=2, rank=3,
+                chunk_size=17, generated_layers=2, primary_bias=False, embedding_dim=5)]
+
+
+def _model(method, dtype=torch.float64, seed=0, **settings):
+    torch.manual_seed(seed)
+    return build_method(ZooConfig(method=method, **settings), D_I, D_X, OUT).to(dtype)
+
+
+@pytest.mark.parametrize("settings", CONFIGS)
+@pytest.mark.parametrize("method", ZOO)
+def test_counts_by_role_equal_the_closed_form(method, settings):
+    model = _model(method, **settings)
+    want = counts(ZooConfig(method=method, **settings), D_I, D_X, OUT)
+    assert model.param_counts() == {k: v for k, v in want.items() if k != "primary"}
+    assert model.primary_size() == want["primary"]
+    assert count_trainable(model) == want["trainable"]
+
+
+@pytest.mark.parametrize("settings", CONFIGS)
+@pytest.mark.parametrize("method", ZOO)
+def test_batched_forward_equals_a_loop_over_instances(method, settings):
+    model = _model(method, **settings)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(6, D_X, generator=gen, dtype=torch.float64)
+    points = torch.randn(6, 4, D_X, generator=gen, dtype=torch.float64)
+    instance = torch.randn(6, D_I, generator=gen, dtype=torch.float64)
+    batched, batched_points = model(x, instance), model(points, instance)
+    assert batched.shape == (6, OUT) and batched_points.shape == (6, 4, OUT)
+    for b in range(6):
+        one = model(x[b : b + 1], instance[b : b + 1])[0]
+        torch.testing.assert_close(batched[b], one, rtol=0, atol=1e-10)
+        for n in range(4):  # each query point alone, as a (1, d) input
+            alone = model(points[b : b + 1, n], instance[b : b + 1])[0]
+            torch.testing.assert_close(batched_points[b, n], alone, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ZOO)
+def test_an_ensemble_runs_each_member_on_its_slice(method):
+    members = [_model(method, seed=s, **CONFIGS[1]) for s in (1, 2)]
+    ensemble = Ensemble(members)
+    x = torch.randn(2, 3, 4, D_X, dtype=torch.float64)
+    instance = torch.randn(2, 3, D_I, dtype=torch.float64)
+    out = ensemble(x, instance)
+    for k, member in enumerate(members):
+        torch.testing.assert_close(out[k], member(x[k], instance[k]), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ZOO)
+def test_every_method_trains_alone_and_in_a_seed_ensemble(method):
+    task = RotationTask(load_dataset("digits"), limit_train=96, limit_test=48)
+    config = ZooConfig(method=method, encoder_hidden=16, encoder_depth=1)
+
+    def member(seed):
+        torch.manual_seed(seed)
+        return build_method(config, 64, 64, 12)
+
+    history = fit(member(1), task, TrainConfig(epochs=2, lr=0.05), progress=False)
+    assert len(history) == 2 and not history[-1].get("diverged")
+    histories = train(Ensemble([member(1), member(2)]), task, TrainConfig(epochs=2, lr=0.05),
+                      seeds=[1, 2], progress=False)
+    assert histories[0][-1]["test_error"] == pytest.approx(history[-1]["test_error"], abs=0.03)
+
+
+@pytest.mark.parametrize("method", ["hyper", "chunked-hyper", "lowrank-hyper", "partial-hyper"])
+def test_hyperfan_gives_generated_layers_kaiming_variance(method):
+    torch.manual_seed(0)
+    config = ZooConfig(method=method, primary_hidden=(32,), encoder_hidden=64, init="hyperfan",
+                       chunk_size=50, rank=4, generated_layers=2)
+    model = build_method(config, 40, 30, 10, instances=torch.randn(512, 40))
+    fresh = torch.randn(512, 40)  # other instances than the init saw
+    with torch.no_grad():
+        params = split_params(model.f(fresh), model.g.param_shapes)
+    for name, value in params.items():
+        if value.dim() == 3:  # weights (B, out, in): Kaiming's 2 / in
+            assert value.var().item() == pytest.approx(2 / value.shape[2], rel=0.2), name
+        elif method != "lowrank-hyper":  # generated biases start at zero
+            assert value.abs().max().item() == 0, name
+    # the default init is far from it: the point of hyperfan
+    default = build_method(ZooConfig(method="hyper", primary_hidden=(32,)), 40, 30, 10)
+    with torch.no_grad():
+        weights = split_params(default.f(fresh), default.g.param_shapes)["layers.0.weight"]
+    assert not 0.8 < weights.var().item() / (2 / 30) < 1.2
+
+
+def test_film_starts_as_its_plain_network():
+    model = _model("film", **CONFIGS[1])
+    x, instance = torch.randn(4, D_X, dtype=torch.float64), torch.randn(4, D_I,
+                                                                        dtype=torch.float64)
+    h = x
+    for i, layer in enumerate(model.q):
+        h = layer(h)
+        h = torch.relu(h) if i < len(model.q) - 1 else h
+    torch.testing.assert_close(model(x, instance), h, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ZOO)
+def test_budgets_are_matched_within_one_percent_or_explained(method):
+    for target in (20_000, 100_000, 400_000):
+        match = match_budget(ZooConfig(method=method), target, 64, 64, 12)
+        assert match.ok, match.note
+        assert abs(match.count - target) <= 0.01 * target
+        model = build_method(match.config, 64, 64, 12)
+        assert count_trainable(model) == match.count  # the closed form holds on the module
+    for target in (2_000, 10_000, 40_000):
+        match = match_budget(ZooConfig(method=method), target, 64, 64, 12, count="primary")
+        if match.ok:
+            assert build_method(match.config, 64, 64, 12).primary_size() == match.count
+        else:
+            assert "cannot reach" in match.note and str(match.count) in match.note
+
+
+def test_an_unreachable_budget_says_why():
+    match = match_budget(ZooConfig(method="hyper"), 100, 784, 784, 12)
+    assert not match.ok
+    assert "cannot reach 100 within 1% (its smallest setting already has" in match.note
+    with pytest.raises(ValueError, match="count must be one of"):
+        match_budget(ZooConfig(), 1000, 4, 4, 2, count="all")
