@@ -132,3 +132,36 @@ def test_an_unreachable_budget_says_why():
     assert "cannot reach 100 within 1% (its smallest setting already has" in match.note
     with pytest.raises(ValueError, match="count must be one of"):
         match_budget(ZooConfig(), 1000, 4, 4, 2, count="all")
+
+
+def _record(method, seed, error, budget=1000, task="rotation"):
+    row = {"dataset": "digits", "task": task, "method": method, "budget": budget,
+           "seed": seed, "epoch": 1, "test_error": error, "trainable": budget,
+           "primary": 10, "budget_ok": True}
+    return {"unit": {"seed": seed}, "rows": [row]}
+
+
+def test_zoo_summary_ranks_methods_and_marks_significant_gaps():
+    from hypermod.experiments.conditioning_zoo import summarize
+
+    records = ([_record("hyper", s, e) for s, e in zip((1, 2, 3), (0.10, 0.11, 0.12))]
+               + [_record("film", s, e) for s, e in zip((1, 2, 3), (0.30, 0.32, 0.31))]
+               + [_record("mlp", s, e) for s, e in zip((1, 2, 3), (0.12, 0.10, 0.13))])
+    (task,) = summarize(records)["tasks"]
+    (ranking,) = task["rankings"]
+    assert ranking["best"] == "hyper"
+    places = {r["method"]: r for r in ranking["ranked"]}
+    assert [r["method"] for r in ranking["ranked"]] == ["hyper", "mlp", "film"]
+    assert places["film"]["worse"] and places["film"]["p"] < 0.01  # a large, steady gap
+    assert not places["mlp"]["worse"] and places["mlp"]["p"] > 0.05  # within the noise
+    assert places["hyper"]["p"] is None
+    assert places["hyper"]["stat"]["mean"] == pytest.approx(0.11)
+
+
+def test_zoo_summary_gives_psnr_for_inr_and_no_test_with_one_seed():
+    from hypermod.experiments.conditioning_zoo import summarize
+
+    records = [_record("hyper", 1, 0.01, task="inr"), _record("film", 1, 0.02, task="inr")]
+    (ranking,) = summarize(records)["tasks"][0]["rankings"]
+    assert ranking["ranked"][0]["psnr"] == pytest.approx(20.0)
+    assert all(r["p"] is None and not r["worse"] for r in ranking["ranked"])

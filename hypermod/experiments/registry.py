@@ -10,6 +10,7 @@ from hypermod.data import DataError, find_dataset
 from hypermod.experiments import (
     assumption1,
     assumption2,
+    conditioning_zoo,
     modularity_scaling,
     rotation_depth,
     rotation_embedding,
@@ -24,6 +25,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         assumption1.EXPERIMENT,
         assumption2.EXPERIMENT,
         modularity_scaling.EXPERIMENT,
+        conditioning_zoo.EXPERIMENT,
     )
 }
 

@@ -2,6 +2,7 @@
 
 from hypermod.tasks.base import Task
 from hypermod.tasks.classification import LOSSES, ClassificationTask
+from hypermod.tasks.regression import RegressionTask
 from hypermod.tasks.rotation import (
     BINNINGS,
     INTERPOLATIONS,
@@ -27,6 +28,7 @@ __all__ = [
     "ClassificationTask",
     "BINNINGS",
     "INTERPOLATIONS",
+    "RegressionTask",
     "RotationConfig",
     "RotationTask",
     "angle_bins",

@@ -1,0 +1,176 @@
+"""conditioning-zoo: every conditioning method at matched parameter budgets, on three tasks.
+
+    hypermod sweep conditioning-zoo --quick --out runs/zoo && hypermod report runs/zoo
+
+Each method's free width is chosen by `match_budget` so that its trainable parameters land
+within 1% of each budget; then it trains on rotation prediction (an image data set),
+on the synthetic structured target y = g*(x; f*(I)) (regression, n points per instance)
+and on implicit neural representations (`inr`: an image's intensity at a pixel
+coordinate). Seeds of one grid point train as one ensemble; every seed sees the same data
+for every method, so methods can be compared seed by seed.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from hypermod.models import Ensemble
+from hypermod.models.budget import counts, match_budget
+from hypermod.models.zoo import HYPER_FAMILY, ZOO, ZooConfig, build_method
+from hypermod.sweep import SweepContext, Unit, check_settings, unit
+from hypermod.tasks import RegressionTask, RotationTask
+from hypermod.tasks.synthetic import make_target, splits
+from hypermod.training import TrainConfig, resolve_device, train
+
+NAME = "conditioning-zoo"
+IMAGE_TASKS = ("rotation", "inr")
+
+
+@dataclass(frozen=True)
+class ZooExperimentConfig:
+    """Settings of conditioning-zoo.
+
+    Attributes:
+        datasets: image data sets for the image tasks, and/or "structured" (the synthetic
+            target; it runs the regression task).
+        tasks: image tasks to run on each image data set: "rotation" and/or "inr".
+        methods: conditioning methods (see `hypermod.models.zoo`).
+        budgets: trainable-parameter budgets each method is matched to.
+        init: "hyperfan" for the hypernetworks (the others keep PyTorch's init), or
+            "default" for all.
+        encoder_depth, primary_hidden: the shared architecture family; the encoder width
+            is what the budget sets.
+        m1, m2, train_instances, test_instances, points: the structured target's sizes.
+        epochs, lr, batch_size, optimizer: training (Adam by default: one lr for methods
+            whose best SGD steps differ by orders of magnitude).
+        limit_train, limit_test: first N images of the image data sets.
+        seeds: repetitions.
+    """
+
+    datasets: tuple[str, ...] = ("mnist", "structured")
+    tasks: tuple[str, ...] = IMAGE_TASKS
+    methods: tuple[str, ...] = ZOO
+    budgets: tuple[int, ...] = (50_000, 200_000, 800_000)
+    init: str = "hyperfan"
+    encoder_depth: int = 2
+    primary_hidden: tuple[int, ...] = (16,)
+    m1: int = 2
+    m2: int = 4
+    train_instances: int = 4096
+    test_instances: int = 1024
+    points: int = 32
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 64
+    optimizer: str = "adam"
+    limit_train: int | None = None
+    limit_test: int | None = None
+    seeds: int = 3
+
+    def __post_init__(self) -> None:
+        check_settings(self, nonempty=("datasets", "methods", "budgets"),
+                       positive=("budgets", "m1", "m2", "train_instances", "test_instances",
+                                 "points", "epochs", "lr", "batch_size", "seeds"),
+                       optional_positive=("limit_train", "limit_test"))
+        unknown = sorted(set(self.methods) - set(ZOO)) + sorted(set(self.tasks) -
+                                                                set(IMAGE_TASKS))
+        if unknown:
+            raise ValueError(f"ZooExperimentConfig: unknown methods or tasks {unknown}; "
+                             f"methods: {ZOO}, tasks: {IMAGE_TASKS}")
+        TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
+                    optimizer=self.optimizer)
+        ZooConfig(primary_hidden=self.primary_hidden, encoder_depth=self.encoder_depth)
+
+
+FULL = ZooExperimentConfig()
+QUICK = ZooExperimentConfig(datasets=("digits", "structured"), budgets=(5_000, 20_000, 80_000),
+                            train_instances=512, test_instances=256, points=16, epochs=3,
+                            lr=3e-3, limit_train=600, limit_test=300, seeds=2)
+
+
+def units(config: ZooExperimentConfig) -> list[Unit]:
+    """Seed-major; on each data set its tasks, then methods and budgets."""
+    out = []
+    for seed in range(1, config.seeds + 1):
+        for d in config.datasets:
+            for task in (("regression",) if d == "structured" else config.tasks):
+                out += [unit(seed, dataset=d, task=task, method=m, budget=b)
+                        for m in config.methods for b in config.budgets]
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _structured(m1: int, m2: int, train: int, test: int, points: int, seed: int):
+    target = make_target("structured", m1, m2, seed=0)
+    return splits(target, 1000 + seed, ((train, points), (test, points)))
+
+
+def make_task(config: ZooExperimentConfig, item: Unit, ctx: SweepContext):
+    """The unit's task and its sizes: (task, d_instance, d_x, outputs)."""
+    p, device = dict(item.point), resolve_device(ctx.device)
+    if p["task"] == "regression":
+        train_set, test_set = (s.to(device) for s in _structured(
+            config.m1, config.m2, config.train_instances, config.test_instances,
+            config.points, item.seed))
+        task = RegressionTask(train_set, test_set)
+        return task, config.m2, config.m1, 1
+    data = ctx.dataset(p["dataset"])
+    if p["task"] == "rotation":
+        task = RotationTask(data, device=device, limit_train=config.limit_train,
+                            limit_test=config.limit_test)
+        return task, task.input_dim, task.input_dim, task.num_outputs
+    from hypermod.tasks.inr import INRConfig, INRTask
+
+    task = INRTask(data, INRConfig(), device, config.limit_train, config.limit_test)
+    return task, task.input_dim, task.coord_dim, 1
+
+
+def method_config(config: ZooExperimentConfig, method: str, budget: int, d_instance: int,
+                  d_x: int, outputs: int):
+    """The method's settings matched to `budget` (trainable parameters), and the match."""
+    init = config.init if method in HYPER_FAMILY else "default"
+    settings = ZooConfig(method=method, encoder_depth=config.encoder_depth,
+                         primary_hidden=config.primary_hidden, init=init)
+    return match_budget(settings, budget, d_instance, d_x, outputs)
+
+
+def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
+                 ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
+    """Train the seeds of one grid point together; rows per seed and epoch."""
+    p = dict(items[0].point)
+    task, d_instance, d_x, outputs = make_task(config, items[0], ctx)
+    match = method_config(config, p["method"], p["budget"], d_instance, d_x, outputs)
+    sample = torch.arange(min(256, task.num_train), device=resolve_device(ctx.device))
+    instances = task.batch_from(sample, task.train_noise(
+        sample.shape[0], torch.Generator(sample.device).manual_seed(0)))[0][1]
+    members = []
+    for item in items:
+        torch.manual_seed(item.seed)
+        members.append(build_method(match.config, d_instance, d_x, outputs,
+                                    instances=instances.cpu()))
+    model = (members[0] if len(items) == 1 else Ensemble(members, ctx.ensemble_mode))
+    model = model.to(resolve_device(ctx.device))
+    histories = train(model, task, TrainConfig(
+        epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
+        optimizer=config.optimizer), [u.seed for u in items], ctx.accel,
+        progress=ctx.progress)
+    sizes = counts(match.config, d_instance, d_x, outputs)
+    extra = {"trainable": sizes["trainable"], "primary": sizes["primary"],
+             "budget_ok": match.ok, "budget_note": match.note,
+             "settings": asdict(match.config), "param_counts": sizes}
+    return {u.seed: [{**u.as_dict(), **row, **extra} for row in history]
+            for u, history in zip(items, histories)}
+
+
+def run(config: ZooExperimentConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
+    """Train one seed; its rows."""
+    return run_ensemble(config, [item], ctx)[item.seed]
+
+
+# What the report reads from every row.
+ROW_FIELDS = {"dataset": str, "task": str, "method": str, "budget": int, "trainable": int,
+              "primary": int, "test_error": float}
