@@ -322,3 +322,19 @@ def test_compare_names_each_method_before_its_epochs(tmp_path, capsys):
                  "--limit-train", "64"]) == 0
     out = capsys.readouterr().out
     assert out.index("== hyper ==") < out.index("== embedding ==")
+
+
+def test_compare_any_methods_at_one_budget(capsys):
+    assert main(["compare", "rotation", "--dataset", "digits", "--methods", "hyper,film,mlp",
+                 "--budget", "8000", "--epochs", "1", "--limit-train", "128",
+                 "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = {line.split()[0]: line.split() for line in lines[-3:]}
+    assert sorted(table) == ["film", "hyper", "mlp"]
+    for row in table.values():
+        trainable = int(row[3].replace(",", ""))
+        assert abs(trainable - 8000) <= 80, row  # within 1%
+    assert main(["compare", "rotation", "--dataset", "digits", "--methods", "hyper,bogus",
+                 "--no-progress"]) == 2
+    assert "--methods: unknown ['bogus']; choose from hyper, embedding" in \
+        capsys.readouterr().err

@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train the hypernetwork and the embedding method with the "
                                    "same settings and print their test errors side by side.")
     add_rotation_flags(p, with_model=False)
+    p.add_argument("--methods", default=None, metavar="A,B,...",
+                   help="conditioning methods to compare, from: hyper, embedding, "
+                        "concat-all, film, lowrank-hyper, chunked-hyper, partial-hyper, mlp "
+                        "(default: the paper's two at its sizes)")
+    p.add_argument("--budget", type=positive_int, default=None, metavar="N",
+                   help="match every method's trainable parameters to N (within 1%%, or "
+                        "say why not) by its encoder width")
     p.set_defaults(func=commands.cmd_compare)
 
     p = sub.add_parser("data", help="find or download data sets",

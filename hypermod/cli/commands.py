@@ -63,9 +63,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if result["status"] == "diverged" else 0
 
 
+def cmd_compare_zoo(args: argparse.Namespace) -> int:
+    from hypermod.data import load_dataset
+    from hypermod.experiments.conditioning_zoo.compare import compare_methods, parse_methods
+
+    methods = parse_methods(args.methods or "hyper,embedding")
+    run = rotation_run(args, "hyper")
+    results = compare_methods(
+        methods, load_dataset(args.dataset, args.data_dir), run.train, args.budget,
+        args.limit_train, args.device, progress=not args.no_progress,
+        on_method=None if args.no_progress else lambda m: print(f"== {m} =="))
+    budget = f", budget {args.budget:,} trainable" if args.budget else ""
+    print(f"\nrotation prediction on {args.dataset}, {args.epochs} epochs, seed {args.seed}"
+          f"{budget}")
+    print(f"{'method':<14} {'test error':>10} {'test loss':>10} {'trainable':>11} "
+          f"{'primary':>9}  budget")
+    for r in results:
+        final = r.history[-1]
+        error = "diverged" if final.get("diverged") else f"{final['test_error']:.4f}"
+        loss = "-" if final.get("diverged") else f"{final['test_loss']:.4f}"
+        print(f"{r.method:<14} {error:>10} {loss:>10} {r.sizes['trainable']:>11,} "
+              f"{r.sizes['primary']:>9,}  {r.budget_note}")
+    return 1 if any(r.history[-1].get("diverged") for r in results) else 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
     from hypermod.experiments.rotation import run_rotation
+
+    if args.methods or args.budget:
+        return cmd_compare_zoo(args)
 
     runs = {method: rotation_run(args, method) for method in METHODS}
     if args.out is not None:
