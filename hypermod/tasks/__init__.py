@@ -2,6 +2,15 @@
 
 from hypermod.tasks.base import Task
 from hypermod.tasks.classification import LOSSES, ClassificationTask
+from hypermod.tasks.inr import (
+    INRConfig,
+    INRTask,
+    encode_coordinates,
+    evaluate_psnr,
+    mean_psnr,
+    per_sample_mse,
+    psnr,
+)
 from hypermod.tasks.rotation import (
     BINNINGS,
     INTERPOLATIONS,
@@ -25,6 +34,13 @@ __all__ = [
     "LOSSES",
     "Task",
     "ClassificationTask",
+    "INRConfig",
+    "INRTask",
+    "encode_coordinates",
+    "evaluate_psnr",
+    "mean_psnr",
+    "per_sample_mse",
+    "psnr",
     "BINNINGS",
     "INTERPOLATIONS",
     "RotationConfig",

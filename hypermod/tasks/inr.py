@@ -42,7 +42,7 @@ class INRConfig:
     """Settings of the INR task.
 
     Attributes:
-        points: query points per image in a training batch (drawn without replacement).
+        points: query points per image in a training batch (drawn with replacement).
         fourier_features: number F of frequencies 2^k pi, k < F, in the coordinate encoding.
         holdout_fraction: share of pixel positions never used as training targets, in [0, 1).
         mask_seed: seed of the held-out mask.
@@ -150,9 +150,6 @@ class INRTask:
         if c.holdout_fraction > 0 and held == 0:
             raise ValueError(f"holdout_fraction {c.holdout_fraction} holds out no pixel of a "
                              f"{height}x{width} image; raise it or use 0")
-        if pixels - held < c.points:
-            raise ValueError(f"points ({c.points}) exceeds the {pixels - held} training pixels "
-                             f"per image; lower points or holdout_fraction")
         order = torch.randperm(pixels, generator=torch.Generator().manual_seed(c.mask_seed))
         # sorted, so that batches list pixels in row-major order
         self.heldout_pixels = order[:held].sort().values.to(self.device)  # (held,)
@@ -196,12 +193,15 @@ class INRTask:
         return (x, self.instances(images)), target
 
     def train_noise(self, count: int, generator: torch.Generator) -> Tensor:
-        """`points` distinct training pixels per sample: (count, points) int64 indices into
-        the row-major H*W pixels, never a held-out one."""
-        keys = torch.rand(count, self.train_pixels.shape[0], generator=generator,
-                          device=self.device)
-        # the top-k of uniform keys is a uniform subset, without a host sync
-        return self.train_pixels[keys.topk(self.config.points, dim=1).indices]
+        """`points` training pixels per sample: (count, points) int64 indices into the
+        row-major H*W pixels, never a held-out one.
+
+        Independent uniform draws, with replacement, so that `points` may exceed the
+        training pixels of small images (digits keeps 48 of 64 at the default 0.25).
+        """
+        draws = torch.randint(self.train_pixels.shape[0], (count, self.config.points),
+                              generator=generator, device=self.device)
+        return self.train_pixels[draws]
 
     def batch_from(self, index: Tensor, noise: Tensor) -> Batch:
         """The training batch of the images at `index` (B,) at the pixels `noise` (B, n)."""
