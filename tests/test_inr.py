@@ -9,7 +9,14 @@ import torch
 from torch import nn
 
 from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset, load_dataset
-from hypermod.models import Ensemble, HyperNetwork, MLPPrimary, MLPSpec, mlp_encoder
+from hypermod.models import (
+    EmbeddingNetwork,
+    Ensemble,
+    HyperNetwork,
+    MLPPrimary,
+    MLPSpec,
+    mlp_encoder,
+)
 from hypermod.tasks import INRConfig, INRTask, evaluate_psnr, mean_psnr, psnr
 from hypermod.training import TrainConfig, evaluate, fit, train
 
@@ -178,3 +185,16 @@ def test_a_seed_ensemble_trains_each_member_as_its_single_run(digits):
         assert got["test_error"] == pytest.approx(want["test_error"], rel=1e-4)
         assert math.isfinite(got["train_loss"])
     assert histories[0][-1]["test_error"] != histories[1][-1]["test_error"]
+
+
+def test_an_embedding_network_takes_the_same_batches(digits):
+    task = INRTask(digits, INRConfig(points=16, fourier_features=2), limit_train=32,
+                   limit_test=8)
+    torch.manual_seed(4)
+    q = nn.Sequential(nn.Linear(6 + task.coord_dim, 16), nn.ReLU(), nn.Linear(16, 1))
+    model = EmbeddingNetwork(mlp_encoder(task.input_dim, 6, hidden=16, depth=0), q)
+    (x, instance), target = next(task.test_batches(8))
+    output = model(x, instance)
+    assert output.shape == (8, 64, 1)
+    history = fit(model, task, TrainConfig(epochs=1, batch_size=16), progress=False)
+    assert math.isfinite(history[0]["test_error"])
