@@ -64,14 +64,14 @@ def test_a_holdout_fraction_that_holds_out_no_pixel_is_refused():
 
 def test_coordinates_features_and_targets_on_a_2x2_image():
     pixels = np.array([[0, 255], [51, 102]], np.uint8)[None, None]
-    task = INRTask(image_set(pixels, pixels), INRConfig(points=1, fourier_features=2))
-    assert task.coord_dim == 10 and task.input_dim == 4 and task.num_outputs == 1
-    # rows: [x, y, sin(pi x), cos(pi x), sin(pi y), cos(pi y), then the same at 2 pi]
+    task = INRTask(image_set(pixels, pixels), INRConfig(points=1, fourier_features=3))
+    assert task.coord_dim == 14 and task.input_dim == 4 and task.num_outputs == 1
+    # rows: [x, y, sin(pi x), cos(pi x), sin(pi y), cos(pi y), then at 2 pi and 4 pi]
     want = torch.tensor([
-        [-0.5, -0.5, -1, 0, -1, 0, 0, -1, 0, -1],  # row 0, column 0
-        [0.5, -0.5, 1, 0, -1, 0, 0, -1, 0, -1],  # row 0, column 1
-        [-0.5, 0.5, -1, 0, 1, 0, 0, -1, 0, -1],  # row 1, column 0
-        [0.5, 0.5, 1, 0, 1, 0, 0, -1, 0, -1],  # row 1, column 1
+        [-0.5, -0.5, -1, 0, -1, 0, 0, -1, 0, -1, 0, 1, 0, 1],  # row 0, column 0
+        [0.5, -0.5, 1, 0, -1, 0, 0, -1, 0, -1, 0, 1, 0, 1],  # row 0, column 1
+        [-0.5, 0.5, -1, 0, 1, 0, 0, -1, 0, -1, 0, 1, 0, 1],  # row 1, column 0
+        [0.5, 0.5, 1, 0, 1, 0, 0, -1, 0, -1, 0, 1, 0, 1],  # row 1, column 1
     ])
     torch.testing.assert_close(task.coords, want, atol=1e-7, rtol=0)
     (x, instance), target = next(task.test_batches(8))
