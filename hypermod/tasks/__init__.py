@@ -2,6 +2,15 @@
 
 from hypermod.tasks.base import Task
 from hypermod.tasks.classification import LOSSES, ClassificationTask
+from hypermod.tasks.inr import (
+    INRConfig,
+    INRTask,
+    encode_coordinates,
+    evaluate_psnr,
+    mean_psnr,
+    per_sample_mse,
+    psnr,
+)
 from hypermod.tasks.regression import RegressionTask
 from hypermod.tasks.rotation import (
     BINNINGS,
@@ -26,6 +35,13 @@ __all__ = [
     "LOSSES",
     "Task",
     "ClassificationTask",
+    "INRConfig",
+    "INRTask",
+    "encode_coordinates",
+    "evaluate_psnr",
+    "mean_psnr",
+    "per_sample_mse",
+    "psnr",
     "BINNINGS",
     "INTERPOLATIONS",
     "RegressionTask",
