@@ -1,6 +1,8 @@
 """The conditioning zoo: counts against closed forms, batched forwards against a loop,
 ensembles, hyperfan init, parameter budgets."""
 
+import math
+
 import pytest
 import torch
 
@@ -138,6 +140,8 @@ def _record(method, seed, error, budget=1000, task="rotation"):
     row = {"dataset": "digits", "task": task, "method": method, "budget": budget,
            "seed": seed, "epoch": 1, "test_error": error, "trainable": budget,
            "primary": 10, "budget_ok": True}
+    if task == "inr":
+        row.update(test_psnr=10 * math.log10(1 / error), heldout_psnr=12.5)
     return {"unit": {"seed": seed}, "rows": [row]}
 
 
@@ -164,4 +168,5 @@ def test_zoo_summary_gives_psnr_for_inr_and_no_test_with_one_seed():
     records = [_record("hyper", 1, 0.01, task="inr"), _record("film", 1, 0.02, task="inr")]
     (ranking,) = summarize(records)["tasks"][0]["rankings"]
     assert ranking["ranked"][0]["psnr"] == pytest.approx(20.0)
+    assert ranking["ranked"][0]["heldout_psnr"] == pytest.approx(12.5)
     assert all(r["p"] is None and not r["worse"] for r in ranking["ranked"])

@@ -158,12 +158,31 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
         epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
         optimizer=config.optimizer), [u.seed for u in items], ctx.accel,
         progress=ctx.progress)
+    scores = _inr_scores(task, model, members) if p["task"] == "inr" else [{}] * len(items)
     sizes = counts(match.config, d_instance, d_x, outputs)
     extra = {"trainable": sizes["trainable"], "primary": sizes["primary"],
              "budget_ok": match.ok, "budget_note": match.note,
              "settings": asdict(match.config), "param_counts": sizes}
-    return {u.seed: [{**u.as_dict(), **row, **extra} for row in history]
-            for u, history in zip(items, histories)}
+    return {u.seed: [{**u.as_dict(), **row, **extra} for row in history[:-1]]
+            + [{**u.as_dict(), **history[-1], **extra, **score}]
+            for u, history, score in zip(items, histories, scores)}
+
+
+@torch.no_grad()
+def _inr_scores(task, model, members) -> list[dict[str, float]]:
+    """Each member's mean per-image PSNR on the test images and on the held-out pixels of
+    the training images (members are scored one at a time, with their trained weights)."""
+    from hypermod.tasks.inr import evaluate_psnr
+
+    device = next(model.parameters()).device
+    out = []
+    for k, member in enumerate(members):
+        if isinstance(model, Ensemble):
+            member.load_state_dict(model.member_state(k))
+        member = member.to(device)
+        out.append({"test_psnr": evaluate_psnr(member, task.test_batches(256)),
+                    "heldout_psnr": evaluate_psnr(member, task.heldout_pixel_batches(256))})
+    return out
 
 
 def run(config: ZooExperimentConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:

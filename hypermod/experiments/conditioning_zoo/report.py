@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,10 @@ METRIC = {"rotation": "test error", "regression": "test MSE", "inr": "test MSE"}
 SIGNIFICANCE = 0.05
 
 
-def _psnr(mse: float | None) -> float | None:
-    return 10 * math.log10(1 / mse) if mse and mse > 0 else None
+def _psnr(rows: list[dict[str, Any]], key: str) -> dict[tuple, float | None]:
+    """(method, budget) -> mean over seeds of the rows' PSNR `key` (INR only)."""
+    stats_ = group_stats([r for r in rows if r.get(key) is not None], ("method", "budget"), key)
+    return {(s["method"], s["budget"]): s["mean"] for s in stats_}
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -32,6 +33,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         sizes = {(r["method"], r["budget"]): (r["trainable"], r["primary"],
                                               r.get("budget_ok", True)) for r in mine}
         by_seed = {(r["method"], r["budget"], r["seed"]): r["test_error"] for r in mine}
+        test_psnr, heldout_psnr = _psnr(mine, "test_psnr"), _psnr(mine, "heldout_psnr")
         rankings = []
         for budget in sorted({r["budget"] for r in mine}):
             entries = sorted((s for s in table if s["budget"] == budget and s["mean"] is not None),
@@ -53,7 +55,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                                "worse": p is not None and p < SIGNIFICANCE and
                                s["mean"] > entries[0]["mean"], "trainable": trainable,
                                "primary": primary, "budget_ok": ok,
-                               "psnr": _psnr(s["mean"]) if task == "inr" else None})
+                               "psnr": test_psnr.get((s["method"], budget)),
+                               "heldout_psnr": heldout_psnr.get((s["method"], budget))})
             rankings.append({"budget": budget, "best": best, "ranked": ranked})
         out["tasks"].append({"dataset": dataset, "task": task, "stats": table,
                              "sizes": {f"{m}@{b}": v for (m, b), v in sizes.items()},
@@ -88,6 +91,8 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                     "budget": ranking["budget"], "place": r["place"], "method": r["method"],
                     "metric": pm(r["stat"]) + (" *" if r["worse"] else ""),
                     "psnr": f"{r['psnr']:.2f}" if r["psnr"] is not None else "",
+                    "heldout": f"{r['heldout_psnr']:.2f}" if r["heldout_psnr"] is not None
+                    else "",
                     "p": f"{r['p']:.3f}" if r["p"] is not None else "-",
                     "trainable": r["trainable"], "primary": r["primary"],
                     "matched": "yes" if r["budget_ok"] else "no"})
@@ -99,7 +104,8 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
         columns = [("budget", "budget"), ("place", "rank"), ("method", "method"),
                    ("metric", METRIC[task] + " (* worse than the best, p < 0.05)")]
         if task == "inr":
-            columns.append(("psnr", "PSNR of the mean (dB)"))
+            columns += [("psnr", "test PSNR (dB)"),
+                        ("heldout", "PSNR at held-out pixels of seen images (dB)")]
         columns += [("p", "paired p vs best"), ("trainable", "trainable"),
                     ("primary", "primary"), ("matched", "within 1%")]
         tables.append(f"**{label}**\n\n" + markdown_table(rows, columns))
