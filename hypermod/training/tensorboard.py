@@ -1,10 +1,10 @@
 """TensorBoard curves and hyperparameters of a run, written by an `on_epoch` hook.
 
-    logger = TensorBoardLogger("tb", "digits-hyper", {"lr": 0.01}, members=["seed-1", "seed-2"])
-    train(ensemble, task, config, seeds=[1, 2], on_epoch=logger)
-    logger.close()                  # the HPARAMS table: hyperparameters and final metrics
+    with TensorBoardLogger("tb", "digits-hyper", {"lr": 0.01}, ["seed-1", "seed-2"]) as board:
+        train(ensemble, task, config, seeds=[1, 2], on_epoch=board)
+    # closing adds the HPARAMS table's row: hyperparameters and final metrics
 
-then `tensorboard --logdir tb`. Needs the `tensorboard` package (pip install
+then `tensorboard --logdir tb` (docs/analyse.md). Needs the `tensorboard` package (pip install
 'hypermod[tensorboard]'); it is imported when a logger is made, so nothing here costs
 anything, or writes anything, unless asked.
 """
