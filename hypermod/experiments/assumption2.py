@@ -10,7 +10,8 @@ outputs; the reference's figure is ten times that: a sum over outputs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks import ClassificationTask
 from hypermod.training import TrainConfig, fit, resolve_device
+from hypermod.training.tensorboard import TensorBoardLogger
 
 NAME = "assumption2"
 
@@ -73,7 +75,8 @@ def units(config: Assumption2Config) -> list[Unit]:
 
 
 def run(config: Assumption2Config, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
-    """Train one network; one row per epoch."""
+    """Train one network; one row per epoch (and its curves in TensorBoard, under
+    TENSORBOARD/assumption2/UNIT_KEY, when `ctx.tensorboard` is set)."""
     p = dict(item.point)
     device = resolve_device(ctx.device)
     task = ClassificationTask(ctx.dataset(p["dataset"]), "mse_onehot", device,
@@ -82,7 +85,13 @@ def run(config: Assumption2Config, item: Unit, ctx: SweepContext) -> list[dict[s
     model = shallow_mlp(task.input_dim, p["width"], task.num_classes, "elu").to(device)
     train = TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
                         optimizer="adadelta", seed=item.seed)
-    history = fit(model, task, train, progress=False)
+    board = None
+    if ctx.tensorboard is not None:
+        hparams = {**asdict(config), **item.as_dict()}
+        hparams.pop("seeds")  # the number of seeds of the sweep; the unit's own is "seed"
+        board = TensorBoardLogger(ctx.tensorboard, NAME, hparams, members=[item.key])
+    with board or nullcontext():
+        history = fit(model, task, train, progress=False, on_epoch=board)
     params = count_trainable(model)
     return [{**item.as_dict(), "epoch": h["epoch"], "train_loss": h["train_loss"],
              "test_mse": h["test_loss"], "test_error": h["test_error"], "params": params,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +33,7 @@ from hypermod.results import (
 from hypermod.sweep import SweepContext, Unit
 from hypermod.tasks.rotation import RotationConfig, RotationTask
 from hypermod.training import Accel, TrainConfig, load_checkpoint, resolve_device, run_status, train
+from hypermod.training.tensorboard import TensorBoardLogger
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -104,7 +106,8 @@ def train_rotation(run: RotationRun, seeds: Sequence[int] | None = None,
 
 def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
                  data: ImageDataset | None = None, data_dir: str | Path | None = None,
-                 progress: bool = True, resume: bool = False) -> dict[str, Any]:
+                 progress: bool = True, resume: bool = False,
+                 tensorboard: str | Path | None = None) -> dict[str, Any]:
     """Train and evaluate one model on rotation prediction; return the result record.
 
     With `out_dir`, each epoch's metrics are appended to `out_dir/metrics.jsonl` as they
@@ -115,6 +118,9 @@ def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
 
     The record's `status` is "finished", or "diverged" with the epoch and the last finite
     train loss when the loss became NaN or infinite (training then stops).
+
+    With `tensorboard`, the curves and hyperparameters also go to TensorBoard, in
+    `tensorboard/NAME` (NAME: the name of `out_dir`, else dataset_method_seed-N).
     """
     started = datetime.now(timezone.utc)
     wall = time.perf_counter()
@@ -137,16 +143,25 @@ def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
             log.unlink(missing_ok=True)
             checkpoint.unlink(missing_ok=True)
 
+    board = None
+    if tensorboard is not None:
+        name = (out_dir.name if out_dir is not None
+                else f"{run.dataset}_{run.model.method}_seed-{run.train.seed}")
+        board = TensorBoardLogger(tensorboard, name, _hparams(run))
+
     def on_epoch(rows: list[dict[str, Any] | None]) -> None:
         if log is not None:
             append_jsonl(log, rows[0])
+        if board is not None:
+            board(rows)
 
     meta = asdict(run)
     for key in ("train", "device"):  # training checks the former; the latter may change
         meta.pop(key)
-    trained = train_rotation(run, data=data, data_dir=data_dir, progress=progress,
-                             on_epoch=on_epoch, checkpoint=checkpoint, resume=resume,
-                             meta=meta)
+    with board or nullcontext():
+        trained = train_rotation(run, data=data, data_dir=data_dir, progress=progress,
+                                 on_epoch=on_epoch, checkpoint=checkpoint, resume=resume,
+                                 meta=meta)
     history = trained.histories[0]
     result = make_record({
         "kind": "rotation",
@@ -164,14 +179,32 @@ def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
     return result
 
 
-def unit_rows(spec: RotationRun, items: list[Unit], ctx: SweepContext
-              ) -> dict[int, list[dict[str, Any]]]:
+def unit_rows(spec: RotationRun, items: list[Unit], ctx: SweepContext,
+              experiment: str = "rotation") -> dict[int, list[dict[str, Any]]]:
     """A sweep's rows for `spec` at each unit's seed (one unit alone, several as one
-    ensemble): per epoch, the unit's point and seed, the metrics and the sizes by role."""
-    trained = train_rotation(spec, [u.seed for u in items], data=ctx.dataset(spec.dataset),
-                             accel=ctx.accel, mode=ctx.ensemble_mode, progress=ctx.progress)
+    ensemble): per epoch, the unit's point and seed, the metrics and the sizes by role.
+
+    With `ctx.tensorboard` set, each unit's curves go to TENSORBOARD/experiment/UNIT_KEY.
+    """
+    board = None
+    if ctx.tensorboard is not None:
+        board = TensorBoardLogger(ctx.tensorboard, experiment,
+                                  [{**u.as_dict(), **_hparams(spec)} for u in items],
+                                  members=[u.key for u in items])
+    with board or nullcontext():
+        trained = train_rotation(spec, [u.seed for u in items],
+                                 data=ctx.dataset(spec.dataset), accel=ctx.accel,
+                                 mode=ctx.ensemble_mode, progress=ctx.progress, on_epoch=board)
     counts = trained.param_counts  # by role: f and g_generated, or e and q
     return {u.seed: [{**u.as_dict(), **epoch, "trainable": counts["trainable"],
                       "param_counts": counts} for epoch in history]
             for u, history in zip(items, trained.histories)}
+
+
+
+def _hparams(run: RotationRun) -> dict[str, Any]:
+    """What TensorBoard's HPARAMS table shows of a run: its settings but the device."""
+    settings = asdict(run)
+    settings.pop("device")
+    return settings
 

@@ -24,6 +24,9 @@ class SweepSettings:
         max_ensemble: at most this many seeds per ensemble (None: all pending seeds).
         accel: speed settings for ensembles.
         ensemble_mode: "bmm" or "vmap" (see `hypermod.models.stacked`).
+        tensorboard: a folder to write TensorBoard curves and hyperparameters to, one
+            subfolder per unit (`TENSORBOARD/EXPERIMENT/UNIT_KEY`), for experiments that
+            support it (the rotation ones and assumption2); None: no logging.
     """
 
     device: str = "auto"
@@ -33,6 +36,7 @@ class SweepSettings:
     max_ensemble: int | None = None
     accel: Accel = field(default_factory=Accel)
     ensemble_mode: str = "bmm"
+    tensorboard: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_ensemble is not None and self.max_ensemble < 1:
@@ -49,11 +53,13 @@ class SweepContext:
     def __init__(self, device: str = "auto", data_dir: str | Path | None = None,
                  progress: bool = True, ensemble: bool = True, max_ensemble: int | None = None,
                  accel: Accel | None = None, ensemble_mode: str = "bmm",
-                 settings: SweepSettings | None = None):
+                 settings: SweepSettings | None = None,
+                 tensorboard: str | Path | None = None):
         if settings is None:
             settings = SweepSettings(device, None if data_dir is None else str(data_dir),
                                      progress, ensemble, max_ensemble, accel or Accel(),
-                                     ensemble_mode)
+                                     ensemble_mode,
+                                     None if tensorboard is None else str(tensorboard))
         self.settings = settings
         self.device = str(resolve_device(settings.device))
         self._cache: dict[str, Any] = {}

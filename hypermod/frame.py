@@ -1,0 +1,162 @@
+"""Result files as one tidy pandas DataFrame: a row per (run, seed, epoch).
+
+    df = load_frame("results/sweep")        # or a `hypermod run --out` folder
+    last = df[df.epoch == df.groupby("path").epoch.transform("max")]
+    last.groupby(["dataset", "method", "depth"]).test_error.agg(["mean", "std", "count"])
+
+Needs pandas (pip install 'hypermod[frame]'), imported when a frame is built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from hypermod.results import check_unit_record, read_json, write_atomic
+
+# Row fields that hold parameter counts: by role (a dict), or the trainable total.
+_COUNT_FIELDS = ("param_counts", "trainable", "params")
+
+
+def load_frame(directory: str | os.PathLike,
+               row_fields: Mapping[str, Mapping[str, type] | None] | None = None) -> Any:
+    """Every finished run under `directory` as one pandas DataFrame, a row per epoch.
+
+    `directory` is a run folder (`result.json`, as `hypermod run --out` writes), a folder
+    of such folders (`hypermod compare`), a sweep output (`EXPERIMENT/runs/*.json`) or one
+    experiment's folder (`runs/*.json`). Columns: `experiment` ("run" for run folders),
+    the grid point's fields and `seed`, the epoch and its metrics, `status` ("finished" or
+    "diverged"), the parameter counts by role (`params.f`, `params.g_generated`,
+    `params.e`, `params.q`, `params.trainable`, as the model has them), the settings
+    (`config.` + field, nested ones joined with dots; lists as JSON text), the code that
+    made it (`code.hypermod`, `code.git_commit`, `code.git_dirty`), `started_at`,
+    `wall_seconds` and the file's `path`.
+
+    `row_fields` maps an experiment's name to the fields its rows must have (name ->
+    str, int or float), as `Experiment.row_fields`; units of experiments not in it are
+    checked for the basics only. A file that cannot be read, is not JSON or is not a
+    finished record is left out, and `df.attrs["skipped"]` holds one message per such
+    file, naming it and the problem (nothing is printed).
+    """
+    try:
+        import pandas as pd
+    except ImportError as err:
+        raise ImportError("load_frame needs pandas; pip install 'hypermod[frame]' "
+                          "(or pip install pandas)") from err
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: no such directory")
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for path in _result_paths(directory):
+        try:
+            record = read_json(path)
+            if path.name == "result.json":
+                rows += _run_rows(_check_run_record(record, path), path)
+            else:
+                name = record.get("experiment") if isinstance(record, dict) else None
+                fields = (row_fields or {}).get(name) if isinstance(name, str) else None
+                rows += _unit_rows(check_unit_record(record, path, fields), path)
+        except OSError as err:
+            skipped.append(f"{path}: cannot be read ({err.strerror or err})")
+        except ValueError as err:
+            skipped.append(str(err))
+    frame = pd.DataFrame(rows)
+    frame.attrs["skipped"] = skipped
+    return frame
+
+
+def write_csv(frame: Any, path: str | os.PathLike) -> int:
+    """Write a DataFrame to `path` as CSV (atomically: the old file or the whole new
+    one); return its number of rows."""
+    text = frame.to_csv(index=False)
+    write_atomic(path, lambda fh: fh.write(text.encode()))
+    return len(frame)
+
+
+def export_csv(directory: str | os.PathLike, path: str | os.PathLike,
+               row_fields: Mapping[str, Mapping[str, type] | None] | None = None) -> int:
+    """`load_frame(directory, row_fields)` written to `path` as CSV; the number of rows.
+
+    To also report the files that were skipped, call `load_frame` and `write_csv`.
+    """
+    return write_csv(load_frame(directory, row_fields), path)
+
+
+def _result_paths(directory: Path) -> list[Path]:
+    patterns = ("result.json", "*/result.json", "runs/*.json", "*/runs/*.json")
+    return sorted({p for pattern in patterns for p in directory.glob(pattern)})
+
+
+def _check_run_record(record: Any, path: Path) -> dict[str, Any]:
+    """`record` if it is a `hypermod run` result with epochs; else ValueError naming `path`."""
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{path}: not a valid run result ({problem})")
+
+    if not isinstance(record, dict):
+        raise bad(f"a JSON {type(record).__name__}, not an object")
+    if record.get("status") not in ("finished", "diverged"):
+        raise bad(f"status is {record.get('status')!r}, not 'finished' or 'diverged'")
+    if not isinstance(record.get("config"), dict):
+        raise bad("'config' is not an object")
+    epochs = record.get("epochs")
+    if not isinstance(epochs, list) or not epochs:
+        raise bad("'epochs' is not a non-empty list")
+    for i, row in enumerate(epochs):
+        if not isinstance(row, dict):
+            raise bad(f"epoch row {i} is not an object")
+        epoch = row.get("epoch")
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            raise bad(f"epoch row {i} has no epoch >= 0")
+    return record
+
+
+def _run_rows(record: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    config = record["config"]
+    seed = config.get("train", {}).get("seed") if isinstance(config.get("train"), dict) else None
+    head = {"experiment": "run", "seed": seed}
+    counts = _counts(record.get("param_counts"))
+    return [{**head, **row, "status": record["status"], **counts,
+             **_tail(record, config, path)} for row in record["epochs"]]
+
+
+def _unit_rows(record: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    unit = record["unit"]
+    status = "diverged" if any(row.get("diverged") for row in record["rows"]) else "finished"
+    out = []
+    for row in record["rows"]:
+        metrics = {k: v for k, v in row.items() if k not in _COUNT_FIELDS}
+        counts = _counts(row.get("param_counts"))
+        for key in ("trainable", "params"):  # assumption2 calls its total "params"
+            if isinstance(row.get(key), int):
+                counts.setdefault("params.trainable", row[key])
+        out.append({"experiment": record["experiment"], **unit, **metrics, "status": status,
+                    **counts, **_tail(record, record["config"], path)})
+    return out
+
+
+def _counts(counts: Any) -> dict[str, Any]:
+    return {f"params.{k}": v for k, v in counts.items()} if isinstance(counts, dict) else {}
+
+
+def _tail(record: dict[str, Any], config: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The columns every row of one file shares after its metrics: settings, code, path."""
+    code = record.get("code") if isinstance(record.get("code"), dict) else {}
+    return {**dict(_flat(config, "config.")),
+            **{f"code.{k}": code.get(k) for k in ("hypermod", "git_commit", "git_dirty")},
+            "started_at": record.get("started_at"), "wall_seconds": record.get("wall_seconds"),
+            "path": str(path)}
+
+
+def _flat(values: Mapping[str, Any], prefix: str) -> Iterable[tuple[str, Any]]:
+    """Nested dicts as dotted keys; lists as JSON text, so a column can be grouped by."""
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            yield from _flat(value, f"{prefix}{key}.")
+        elif isinstance(value, (list, tuple)):
+            yield f"{prefix}{key}", json.dumps(value)
+        else:
+            yield f"{prefix}{key}", value
