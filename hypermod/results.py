@@ -26,6 +26,16 @@ import torch
 SCHEMA = 1
 
 
+def __getattr__(name: str) -> Any:
+    # `hypermod.results.load_frame` (and the CSV writers) live in hypermod.frame, which
+    # imports this module; importing it lazily keeps pandas optional and avoids a cycle.
+    if name in ("load_frame", "export_csv", "write_csv"):
+        from hypermod import frame
+
+        return getattr(frame, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def make_record(body: dict[str, Any], device: torch.device | str | None, started: datetime,
                 wall_seconds: float, **extra: Any) -> dict[str, Any]:
     """A result record: the schema, `body` (what was run and what it gave), the

@@ -338,3 +338,25 @@ def test_compare_any_methods_at_one_budget(capsys):
                  "--no-progress"]) == 2
     assert "--methods: unknown ['bogus']; choose from hyper, embedding" in \
         capsys.readouterr().err
+
+
+def test_export_writes_every_epoch_of_a_sweep_as_csv(tmp_path, capsys):
+    import csv
+
+    assert main(["sweep", "assumption2", "--no-progress", "--out", str(tmp_path / "s"),
+                 "--set", "widths=1,2", "--set", "epochs=2", "--seeds", "1"]) == 0
+    assert main(["export", str(tmp_path / "s"), "--csv", str(tmp_path / "t.csv")]) == 0
+    assert "4 rows" in capsys.readouterr().out  # 2 widths x 2 epochs
+    with open(tmp_path / "t.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted((r["width"], r["epoch"]) for r in rows) == [("1", "1"), ("1", "2"),
+                                                              ("2", "1"), ("2", "2")]
+    assert main(["export", str(tmp_path / "empty"), "--csv", str(tmp_path / "u.csv")]) == 2
+
+
+def test_run_writes_tensorboard_curves_only_when_asked(tmp_path):
+    assert main([*TINY_RUN, "--out", str(tmp_path / "r")]) == 0
+    assert not list(tmp_path.rglob("events.out.tfevents.*"))
+    assert main([*TINY_RUN, "--out", str(tmp_path / "r2"), "--tensorboard",
+                 str(tmp_path / "tb")]) == 0
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))

@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_flags(p, None)
     p.set_defaults(func=commands.cmd_reproduce)
 
+    p = sub.add_parser("export", help="every finished run under a folder as one CSV table",
+                       description="Read every finished result file under DIRECTORY (a run, "
+                                   "compare or sweep folder) and write one tidy table, a row "
+                                   "per (run, seed, epoch), to --csv FILE. Needs pandas.")
+    p.add_argument("directory", type=Path, help="a run, compare, sweep or reproduce folder")
+    p.add_argument("--csv", type=Path, required=True, metavar="FILE", help="the table to write")
+    p.set_defaults(func=commands.cmd_export)
+
     p = sub.add_parser("experiments", help="list the registered experiments and settings")
     p.set_defaults(func=commands.cmd_experiments)
 

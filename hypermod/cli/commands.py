@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.interrupt_hint = (f"the run's checkpoint is in {args.out}; continue it with the "
                                "same command and --resume")
     result = run_rotation(run, args.out, data_dir=args.data_dir, progress=not args.no_progress,
-                          resume=args.resume)
+                          resume=args.resume, tensorboard=args.tensorboard)
     if result["resumed_after_epoch"] is not None:
         print(f"resumed from {args.out / CHECKPOINT} after epoch "
               f"{result['resumed_after_epoch']}")
@@ -202,6 +202,20 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     for title, claim in report.claims:
         print(f"- {title}: {claim}")
     print(f"\ndone in {minutes:.1f} min; report: {report.path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from hypermod.experiments import EXPERIMENTS
+    from hypermod.frame import load_frame, write_csv
+
+    frame = load_frame(args.directory, {n: e.row_fields for n, e in EXPERIMENTS.items()})
+    for message in frame.attrs.get("skipped", []):
+        print(f"skipped {message}")
+    if frame.empty:
+        raise ValueError(f"{args.directory}: no finished result files to export")
+    rows = write_csv(frame, args.csv)
+    print(f"{rows} rows ({frame.shape[1]} columns) -> {args.csv}")
     return 0
 
 

@@ -53,6 +53,8 @@ def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
                    help="write result.json, metrics.jsonl and checkpoint.pt into this "
                         "directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+                   help="also write TensorBoard curves and hyperparameters under DIR")
     p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                    help="override any setting of the run by its dotted name, e.g. "
                         "--set train.lr=0.1 --set model.hidden=50 (repeatable; unknown keys "
@@ -100,6 +102,9 @@ def add_sweep_flags(p: argparse.ArgumentParser, default_out: Path | None) -> Non
     p.add_argument("--data-dir", type=Path, default=None, help="look for data sets here first")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+                   help="also write TensorBoard curves and hyperparameters under DIR (needs "
+                        "the tensorboard package; nothing is written without this flag)")
     fast = p.add_argument_group("speed", "seed ensembles and GPU settings (results change "
                                          "only by float rounding)")
     fast.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
@@ -128,7 +133,8 @@ def sweep_context(args: argparse.Namespace):
                   cuda_graphs=args.cuda_graphs)
     context = SweepContext(args.device, args.data_dir, progress=not args.no_progress,
                            ensemble=args.ensemble, max_ensemble=args.max_ensemble,
-                           accel=accel, ensemble_mode=args.ensemble_mode)
+                           accel=accel, ensemble_mode=args.ensemble_mode,
+                           tensorboard=args.tensorboard)
     if accel != Accel() and not args.ensemble:
         raise ValueError("--tf32, --autocast, --compile and --cuda-graphs apply to ensembles; "
                          "drop --no-ensemble or those flags")
