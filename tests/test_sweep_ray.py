@@ -142,7 +142,13 @@ def test_quick_sweep_on_ray_writes_what_in_process_writes(tmp_path, ray_tmp):
                for _, o in executor.outcomes)
 
 
-def test_a_killed_worker_is_retried_and_the_sweep_ends_whole(tmp_path):
+def _start_ray():
+    """A local Ray instance started by the test (the executor then leaves it running)."""
+    ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False,
+             log_to_driver=False)
+
+
+def test_a_killed_worker_is_retried_and_one_dying_past_its_retries_fails_alone(tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
     config = SlowConfig(marks=str(marks), kill_key="dataset-b_seed-1")
@@ -158,10 +164,19 @@ def test_a_killed_worker_is_retried_and_the_sweep_ends_whole(tmp_path):
 
     killer = threading.Thread(target=kill_when_started, daemon=True)
     killer.start()
-    executor = Recording(RayExecutor(max_retries=1))
-    counts = run_sweep(SLOW, config, tmp_path / "ray", _ctx(), log=lambda m: None,
-                       executor=executor)
-    killer.join(timeout=5)
+    _start_ray()  # one start for both sweeps
+    try:
+        executor = Recording(RayExecutor(max_retries=1))
+        counts = run_sweep(SLOW, config, tmp_path / "ray", _ctx(), log=lambda m: None,
+                           executor=executor)
+        killer.join(timeout=5)
+        # max_retries=0: the first death is final; that job is reported with the reason.
+        messages = []
+        dying = run_sweep(dataclasses.replace(SLOW, run=suicidal_run), SlowConfig(("a",)),
+                          tmp_path / "dying", _ctx(), log=messages.append,
+                          executor=RayExecutor(max_retries=0, max_in_flight=1))
+    finally:
+        ray.shutdown()
     assert killed and counts == {"total": 4, "skipped": 0, "ran": 4}
     attempts = {job.units[0].key: o.attempts for job, o in executor.outcomes}
     assert attempts == {"dataset-a_seed-1": 1, "dataset-b_seed-1": 2, "dataset-a_seed-2": 1,
@@ -169,19 +184,11 @@ def test_a_killed_worker_is_retried_and_the_sweep_ends_whole(tmp_path):
     run_sweep(SLOW, SlowConfig(), tmp_path / "whole", _ctx(), log=lambda m: None)
     assert _rows(tmp_path / "ray", "slow") == _rows(tmp_path / "whole", "slow")
 
-
-def test_a_worker_killed_more_often_than_retried_fails_its_job_only(tmp_path):
-    """max_retries=0: the first death is final; the job is reported with the reason."""
-    messages = []
-    config = SlowConfig(datasets=("a",))
-    executor = RayExecutor(max_retries=0, max_in_flight=1)
-    exp = dataclasses.replace(SLOW, run=suicidal_run)
-    counts = run_sweep(exp, config, tmp_path / "ray", _ctx(), log=messages.append,
-                       executor=executor)
-    assert counts == {"total": 2, "skipped": 0, "ran": 1, "failed": 1}
+    assert dying == {"total": 2, "skipped": 0, "ran": 1, "failed": 1}
     failure = [m for m in messages if "failed" in m]
     assert len(failure) == 1 and "dataset-a_seed-1" in failure[0]
     assert "WorkerCrashedError" in failure[0] and "after 1 attempt(s)" in failure[0]
+    assert sorted(_rows(tmp_path / "dying", "slow")) == ["dataset-a_seed-2.json"]
 
 
 def suicidal_run(config, item, ctx):
@@ -197,7 +204,7 @@ from pathlib import Path
 from test_sweep_ray import SLOW, SlowConfig
 from hypermod.sweep import SweepContext, run_sweep
 from hypermod.sweep.ray import RayExecutor
-config = SlowConfig(datasets=("a", "b", "c"), seconds=1.0, marks=sys.argv[2])
+config = SlowConfig(datasets=("a", "b", "c"), seconds=0.5, marks=sys.argv[2])
 run_sweep(SLOW, config, Path(sys.argv[1]), SweepContext("cpu", progress=False),
           executor=RayExecutor())
 """
@@ -221,8 +228,9 @@ def test_after_the_driver_is_killed_a_rerun_does_only_the_missing_units(tmp_path
     assert 2 <= len(finished) < 6
     before = len((marks / "calls").read_text().splitlines())
 
-    config = SlowConfig(datasets=("a", "b", "c"), seconds=1.0, marks=str(marks))
-    counts = run_sweep(SLOW, config, out, _ctx(), log=lambda m: None, executor=RayExecutor())
+    # The rerun runs in process: what it skips is the runner's business, whatever the executor.
+    config = SlowConfig(datasets=("a", "b", "c"), seconds=0.5, marks=str(marks))
+    counts = run_sweep(SLOW, config, out, _ctx(), log=lambda m: None)
     assert counts == {"total": 6, "skipped": len(finished), "ran": 6 - len(finished)}
     rerun = (marks / "calls").read_text().splitlines()[before:]
     everything = {u.key for u in SLOW.units(config)}
@@ -231,9 +239,7 @@ def test_after_the_driver_is_killed_a_rerun_does_only_the_missing_units(tmp_path
 
 
 def test_a_task_that_raises_is_failed_with_its_message_and_the_rest_finish(tmp_path):
-    # Ray already running (started here): the executor uses it and leaves it running.
-    ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False,
-             log_to_driver=False)
+    _start_ray()  # already running: the executor uses it and leaves it running
     try:
         messages = []
         config = SlowConfig(fail_key="dataset-a_seed-2")
