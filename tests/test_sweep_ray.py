@@ -247,6 +247,9 @@ def test_a_task_that_raises_is_failed_with_its_message_and_the_rest_finish(tmp_p
         counts = run_sweep(SLOW, config, tmp_path, _ctx(), log=messages.append,
                            executor=executor)
         assert ray.is_initialized()
+        with pytest.raises(ValueError, match="asks for 1 CPUs and 1 GPUs, but the Ray cluster"):
+            run_sweep(SLOW, config, tmp_path / "gpu", _ctx(), log=lambda m: None,
+                      executor=RayExecutor(gpus_per_task=1))
     finally:
         ray.shutdown()
     assert counts == {"total": 4, "skipped": 0, "ran": 3, "failed": 1}

@@ -94,6 +94,12 @@ class RayExecutor:
             else:
                 ray.init(address=self.address, log_to_driver=False)
         self.startup_seconds = time.perf_counter() - wall
+        try:
+            self._check_fits()
+        except BaseException:
+            if started_here:
+                ray.shutdown()
+            raise
         # Application errors are caught in the task; worker deaths are retried here (not
         # by Ray's own max_retries) so that the outcome can say how many attempts it took.
         task = ray.remote(_run_task).options(num_cpus=self.cpus_per_task,
@@ -138,6 +144,16 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             if started_here:
                 ray.shutdown()
+
+    def _check_fits(self) -> None:
+        """Refuse tasks that no node could take: Ray would wait for them forever."""
+        total = ray.cluster_resources()
+        cpus, gpus = total.get("CPU", 0), total.get("GPU", 0)
+        if cpus < self.cpus_per_task or gpus < self.gpus_per_task:
+            raise ValueError(f"each task asks for {self.cpus_per_task:g} CPUs and "
+                             f"{self.gpus_per_task:g} GPUs, but the Ray cluster has {cpus:g} "
+                             f"CPUs and {gpus:g} GPUs; lower --cpus-per-task/--gpus-per-task "
+                             "or add nodes")
 
     def _room(self) -> int:
         """How many tasks may be in flight: what the cluster holds now (nodes may join)."""
