@@ -94,12 +94,6 @@ class RayExecutor:
             else:
                 ray.init(address=self.address, log_to_driver=False)
         self.startup_seconds = time.perf_counter() - wall
-        try:
-            self._check_fits()
-        except BaseException:
-            if started_here:
-                ray.shutdown()
-            raise
         # Application errors are caught in the task; worker deaths are retried here (not
         # by Ray's own max_retries) so that the outcome can say how many attempts it took.
         task = ray.remote(_run_task).options(num_cpus=self.cpus_per_task,
@@ -115,6 +109,7 @@ class RayExecutor:
             in_flight[ref] = (job, attempt, datetime.now(timezone.utc), time.perf_counter())
 
         try:
+            self._check_fits()
             pending = iter(jobs)
             exhausted = False
             while True:
@@ -136,7 +131,7 @@ class RayExecutor:
                         send(job, attempt + 1)
                         continue
                     outcome = Outcome(None, started, time.perf_counter() - sent, error=reason,
-                                      host="unknown (the worker died)")
+                                      host="unknown (no reply from the worker)")
                 outcome.attempts = attempt
                 done(job, outcome)
         finally:
