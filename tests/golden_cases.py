@@ -16,7 +16,7 @@ from typing import Any
 
 # Fields whose values change from run to run: the test checks they exist, not their value.
 VOLATILE = {"train_seconds", "samples_per_second", "wall_seconds", "started_at",
-            "environment", "code", "seconds", "path"}
+            "environment", "code", "seconds", "path", "worker"}
 
 
 # Seed ensembles' reported losses: since the single training loop (issue 10) an ensemble's

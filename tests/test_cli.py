@@ -360,3 +360,20 @@ def test_run_writes_tensorboard_curves_only_when_asked(tmp_path):
     assert main([*TINY_RUN, "--out", str(tmp_path / "r2"), "--tensorboard",
                  str(tmp_path / "tb")]) == 0
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+
+
+def test_ray_flags_need_the_ray_executor(tmp_path, capsys):
+    assert main(["sweep", "assumption2", "--gpus-per-task", "0.5", "--out",
+                 str(tmp_path)]) == 2
+    assert "apply to --executor ray" in capsys.readouterr().err
+
+
+def test_unit_records_say_where_their_job_ran(tmp_path):
+    import platform
+
+    assert main(["sweep", "assumption2", "--no-progress", "--out", str(tmp_path),
+                 "--set", "widths=1", "--set", "epochs=1", "--seeds", "1"]) == 0
+    (path,) = (tmp_path / "assumption2" / "runs").glob("*.json")
+    worker = json.loads(path.read_text())["worker"]
+    assert worker["host"] == platform.node() and worker["attempts"] == 1
+    assert worker["job_seconds"] > 0

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hypermod.cli import commands
-from hypermod.cli.args import positive_float, positive_int
+from hypermod.cli.args import nonnegative_float, nonnegative_int, positive_float, positive_int
 from hypermod.cli.flags import add_rotation_flags, add_sweep_flags
 from hypermod.data import DATASETS, DataError
 
@@ -80,6 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
                                    "runs in flight.")
     p.add_argument("experiment", help="experiment name (see `hypermod experiments`)")
     add_sweep_flags(p, Path("runs"))
+    dist = p.add_argument_group("distributed", "run the sweep's jobs on a Ray cluster "
+                                                "(pip install -e '.[ray]'; see docs/ray.md)")
+    dist.add_argument("--executor", choices=("inprocess", "ray"), default="inprocess",
+                      help="where jobs run (default: in this process)")
+    dist.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                      help="a running Ray cluster's head, or auto (default: start a local "
+                           "Ray for this sweep)")
+    dist.add_argument("--cpus-per-task", type=positive_float, default=1.0,
+                      help="CPUs Ray reserves per job; also its torch threads (default: 1)")
+    dist.add_argument("--gpus-per-task", type=nonnegative_float, default=0.0,
+                      help="GPUs per job; fractions let jobs share a card (default: 0)")
+    dist.add_argument("--ray-retries", type=nonnegative_int, default=2,
+                      help="reruns of a job whose worker died, before it counts as failed "
+                           "(default: 2)")
+    dist.add_argument("--shared-data-dir", action="store_true",
+                      help="workers read data sets from --data-dir (a disk every node sees) "
+                           "instead of receiving this machine's copies")
     p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                    help="override a setting by name, e.g. --set epochs=3 --set depths=2,4 "
                         "(repeatable; unknown keys are refused)")
@@ -154,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fresh = out is not None and not Path(out).exists()
     try:
         return args.func(args)
-    except (DataError, ValueError, OSError) as err:
+    except (DataError, ValueError, OSError, ImportError) as err:
         print(f"hypermod: error: {err}{_data_dir_hint(args, err)}", file=sys.stderr)
         if fresh and Path(out).is_dir() and not any(Path(out).iterdir()):
             Path(out).rmdir()  # made by this command for a run that never started

@@ -160,11 +160,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"{finished_units(experiment, config, args.out)} of {len(experiment.units(config))} "
         f"runs are finished in {args.out / experiment.name}; run the same command again to "
         "do the rest")
-    counts = run_sweep(experiment, config, args.out, context)
+    counts = run_sweep(experiment, config, args.out, context, executor=executor(args))
+    failed = (f", {counts['failed']} failed (rerun the command to retry them)"
+              if counts.get("failed") else "")
     print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
-          f"finished; results in {args.out / experiment.name}")
+          f"finished{failed}; results in {args.out / experiment.name}")
     print(f"next: hypermod report {args.out}")
     return 0
+
+
+def executor(args: argparse.Namespace):
+    """The executor `--executor` names (None: the runner's in-process default)."""
+    ray_flags = (args.ray_address is not None or args.cpus_per_task != 1.0
+                 or args.gpus_per_task != 0.0 or args.shared_data_dir)
+    if args.executor != "ray":
+        if ray_flags:
+            raise ValueError("--ray-address, --cpus-per-task, --gpus-per-task and "
+                             "--shared-data-dir apply to --executor ray")
+        return None
+    from hypermod.sweep.ray import RayExecutor
+
+    return RayExecutor(args.ray_address, args.cpus_per_task, args.gpus_per_task,
+                       args.ray_retries, data_dir_shared=args.shared_data_dir)
 
 
 def finished_units(experiment, config, out: Path) -> int:

@@ -105,10 +105,14 @@ def unit_record(job: Job, item: Unit, store: SweepStore, outcome: Outcome,
     extra = ({"ensemble": {"size": size, "seeds": [u.seed for u in job.units],
                            "mode": job.settings.ensemble_mode,
                            "wall_seconds": outcome.seconds}} if size > 1 else {})
+    # Where the job ran: the host (a Ray worker's, say), its tries and its wall time there.
+    worker = {"host": outcome.host, "attempts": outcome.attempts,
+              "job_seconds": outcome.seconds}
     return make_record({"status": "finished", "experiment": job.experiment.name,
                         "unit": item.as_dict(), "config": store.record,
                         "rows": outcome.rows[item.seed]},
-                       device, outcome.started, outcome.seconds / size, **extra)
+                       device, outcome.started, outcome.seconds / size, worker=worker,
+                       **extra)
 
 
 def groups(pending: list[Unit], experiment: Experiment,
