@@ -142,3 +142,55 @@ def sweep_context(args: argparse.Namespace):
     return context
 
 
+
+
+def add_executor_flags(p: argparse.ArgumentParser) -> None:
+    """Where a sweep's jobs run: in this process, or on a Ray cluster."""
+    dist = p.add_argument_group("distributed", "run the sweep's jobs on a Ray cluster "
+                                                "(pip install -e '.[ray]'; see docs/ray.md)")
+    dist.add_argument("--executor", choices=("inprocess", "ray"), default="inprocess",
+                      help="where jobs run (default: in this process)")
+    dist.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                      help="a running Ray cluster's head, or auto (default: start a local "
+                           "Ray for this sweep)")
+    dist.add_argument("--cpus-per-task", type=positive_float, default=1.0,
+                      help="CPUs Ray reserves per job; also its torch threads (default: 1)")
+    dist.add_argument("--gpus-per-task", type=nonnegative_float, default=0.0,
+                      help="GPUs per job; fractions let jobs share a card (default: 0)")
+    dist.add_argument("--ray-retries", type=nonnegative_int, default=2,
+                      help="reruns of a job whose worker died, before it counts as failed "
+                           "(default: 2)")
+    dist.add_argument("--shared-data-dir", action="store_true",
+                      help="workers read data sets from --data-dir (a disk every node sees) "
+                           "instead of receiving this machine's copies")
+
+
+def add_data_actions(p: argparse.ArgumentParser) -> None:
+    """`data fetch NAME` and `data list`."""
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_sub.add_parser("fetch", help="download a data set and verify its checksums")
+    fetch.add_argument("name", choices=[d for d in DATASETS if d != "digits"])
+    fetch.add_argument("--data-dir", type=Path, default=None,
+                       help="download under this directory (default: $HYPERMOD_DATA or the "
+                            "user cache)")
+    fetch.add_argument("--mirror", default=None,
+                       help="base URL to download from (default: $HYPERMOD_MIRROR_<NAME> or "
+                            "the canonical mirror)")
+    fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    where = data_sub.add_parser("list", help="show where each data set is found")
+    where.add_argument("--data-dir", type=Path, default=None, help="look here first")
+
+
+def add_bounds_flags(p: argparse.ArgumentParser) -> None:
+    """The dimensions, smoothness, errors and constant of `hypermod bounds`."""
+    p.add_argument("--m1", type=positive_int, default=1, help="dimension of x (default: 1)")
+    p.add_argument("--m2", type=positive_int, default=1, help="dimension of I (default: 1)")
+    p.add_argument("--r", type=positive_float, default=1.0,
+                   help="smoothness of the Sobolev ball W_(r,m) (default: 1)")
+    p.add_argument("--eps", type=positive_float, nargs="+", default=[0.1, 0.03, 0.01],
+                   help="approximation errors in (0, 1] (default: 0.1 0.03 0.01)")
+    p.add_argument("--constant", type=positive_float, default=1.0,
+                   help="the unknown constant c of every bound (default: 1)")
+    p.add_argument("--primary", type=positive_int, default=10,
+                   help="weights of the structured target's g* (default: 10)")
+    p.add_argument("--plot", type=Path, default=None, help="also draw the curves to this PNG")
