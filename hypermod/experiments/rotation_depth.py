@@ -231,11 +231,12 @@ def _claim(name: str, data: dict[str, Any]) -> str:
     if not data["paired"]:
         return text
     c = data["count"]
-    return (f"{text}; the hypernetwork was lower beyond noise at {c['hyper']} of "
-            f"{data['paired']} depths, the embedding method at {c['embedding']}, within "
-            f"noise at {c['within noise']}; mean test error over depths "
-            f"{data['mean_hyper']:.4f} (hypernetwork) against {data['mean_embedding']:.4f} "
-            "(embedding)")
+    if data["judged"]:
+        text += (f"; the hypernetwork was lower beyond noise at {c['hyper']} of "
+                 f"{data['paired']} depths, the embedding method at {c['embedding']}, within "
+                 f"noise at {c['within noise']}")
+    return (f"{text}; mean test error over depths {data['mean_hyper']:.4f} (hypernetwork) "
+            f"against {data['mean_embedding']:.4f} (embedding)")
 
 
 def report(records: list[dict[str, Any]], outdir: Path) -> Section:

@@ -110,7 +110,8 @@ def exponent(slope: float, low: float, high: float, seeds: int,
                                      f"{against}")
     if predicted is None:
         return Verdict("no prediction")
-    if low <= predicted <= high:
+    rounding = 1e-9 * max(1.0, abs(predicted))  # exact curves give a zero-width interval
+    if low - rounding <= predicted <= high + rounding:
         return Verdict("agrees")
     side = "steeper" if slope > predicted else "shallower"
     return Verdict(side, f"{slope / predicted:.2f}x")

@@ -170,8 +170,8 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                f"r = 1). Measured exponent a of N ~ eps^-a on the smooth target (r = {r:g}), "
                "with 95% t-intervals over seeds, against the prediction: "
                + ("; ".join(claims) if claims else "no smooth-target fit")
-               + f". Verdict: {summary['verdict'].markdown()} (held when every conclusive "
-               "fit agrees with its prediction, in part when some do)."),
+               + ". Verdict (held when every conclusive fit agrees with its prediction, in "
+               f"part when some do): {summary['verdict'].markdown()}."),
         figures=[str(f.relative_to(outdir)) for f in figures],
         tables=tables,
         notes=[
