@@ -252,6 +252,7 @@ def test_quick_settings_are_marked_and_claims_come_back_plain(tmp_path):
     _write(tmp_path, _depth_records({("hyper", 2): [0.880], ("embedding", 2): [0.870]},
                                     config=quick))
     report = build_report(tmp_path, log=lambda _: None)
+    assert report.path == tmp_path / "report.md" and str(report) == str(report.path)
     text = report.path.read_text()
     title = f"Rotation prediction against encoder depth {QUICK_MARK}"
     assert f"- **{title}** (`rotation-depth`)" in text and f"## {title}" in text

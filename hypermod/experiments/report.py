@@ -28,16 +28,9 @@ class Report:
     path: Path
     claims: list[tuple[str, str]]
 
-    # Until the CLI reads `path` and `claims`: it prints the report and reads its text.
-    def __fspath__(self) -> str:
-        return str(self.path)
-
     def __str__(self) -> str:
+        """The page's path, as `hypermod report` prints it."""
         return str(self.path)
-
-    def read_text(self) -> str:
-        """The page's text (the same as `path.read_text()`)."""
-        return self.path.read_text()
 
 
 def load_results(directory: str | Path) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
