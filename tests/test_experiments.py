@@ -49,7 +49,7 @@ def test_smoke_run_of_every_experiment_then_report(name, tmp_path):
     assert len(records) == counts["total"]
     for record in records:
         assert record["rows"] and all("epoch" in row for row in record["rows"])
-    report = build_report(tmp_path).read_text()
+    report = build_report(tmp_path).path.read_text()
     figures = sorted((tmp_path / "figures").glob(f"{name}*.png"))
     assert figures and all(f"figures/{f.name}" in report for f in figures)
     assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in figures)
@@ -96,6 +96,11 @@ def _write(root, experiment, key, unit_, rows, config):
         "rows": rows, "environment": {"torch": "2.13.0", "device": "cpu"},
         "code": {"hypermod": "0.1.0", "git_commit": "abc"}, "wall_seconds": 1.5,
     }))
+
+
+# The experiments `_hand_made` writes files for.
+HAND_MADE = ("rotation-depth", "rotation-embedding", "assumption1", "assumption2",
+             "modularity-scaling")
 
 
 def _hand_made(root, claims_hold=True):
@@ -147,8 +152,8 @@ def _hand_made(root, claims_hold=True):
 
 def test_report_builds_every_figure_and_table_from_hand_made_files(tmp_path):
     _hand_made(tmp_path)
-    text = build_report(tmp_path).read_text()
-    for name in EXPERIMENTS:
+    text = build_report(tmp_path).path.read_text()
+    for name in HAND_MADE:
         assert f"![{name}](figures/{name}.png)" in text
         assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 1000
     assert text.count("### Settings") == 5
@@ -156,23 +161,30 @@ def test_report_builds_every_figure_and_table_from_hand_made_files(tmp_path):
     assert "| smooth | 1 | 1 | embedding | 2 | 2.00 | [2.00, 2.00] (n=2) |" in text
     # two seeds, 0.21 and 0.22: mean 0.215, sample standard deviation 0.0071
     assert "| mnist | 2 | 0.2150 ± 0.0071 (n=2) | 0.4150 ± 0.0071 (n=2) |" in text
-    assert "on mnist it **held**: the hypernetwork was better at 2 of 2 depths" in text
-    assert "best embedding run (E = 100, lr 0.1) reached 0.4000" in text
+    assert "on mnist: **held**; the hypernetwork was lower beyond noise at 2 of 2 depths" in text
+    assert "on mnist: **held**; the best embedding run (E = 100, lr 0.1) reached 0.4000" in text
+    assert "on uniform: **held**" in text
     assert "ratio 0.200" in text  # students 0.1/3 apart, 0.5/3 from the teacher
+    assert "on digits: **held**" in text
     assert "test error 0.5000 at width 1 and 0.1250 at width 4" in text
     assert "Spearman rank correlation with width -1.00" in text
+    assert "1.00 [1.00, 1.00] vs 1, agrees" in text and "do): **held**." in text
+    assert "Verdict rules: a difference of means counts only when it exceeds 2" in text
+    assert "quick settings" not in text  # hand-made configs are not the quick ones
     assert "## Environment" in text and "2.13.0" in text
 
 
 def test_report_says_when_the_claims_fail(tmp_path):
     _hand_made(tmp_path, claims_hold=False)
-    text = build_report(tmp_path).read_text()
-    assert "on mnist it **did not hold**: the hypernetwork was better at 0 of 2 depths" in text
-    assert ("on mnist it **did not hold**: the best embedding run (E = 100, lr 0.1) reached "
-            "0.4000, the hypernetwork at its best lr (0.01) 0.4500") in text
-    assert "on uniform it **did not hold**" in text and "(ratio 3.000" in text
-    assert "on digits it **did not hold**: test error 0.1000 at width 1 and 0.4000" in text
-    assert "**held" not in text
+    text = build_report(tmp_path).path.read_text()
+    assert "on mnist: **did not hold**; the hypernetwork was lower beyond noise at 0 of 2 " \
+        "depths, the embedding method at 2" in text
+    assert ("on mnist: **did not hold**; the best embedding run (E = 100, lr 0.1) reached "
+            "0.4000 ± 0.0000 (n=2), the hypernetwork at its best lr (0.01) 0.4500") in text
+    assert "on uniform: **did not hold**" in text and "(ratio 3.000" in text
+    assert "on digits: **did not hold**; test error 0.1000 at width 1 and 0.4000" in text
+    # only modularity-scaling's exponents are unchanged (claims list and section)
+    assert "**held" not in text.replace("do): **held**", "")
 
 
 def test_report_refuses_to_average_runs_of_different_settings(tmp_path):
@@ -203,6 +215,7 @@ def test_reproduce_quick_runs_every_experiment_and_prints_the_claims(tmp_path, m
             for name, e in EXPERIMENTS.items()}
     monkeypatch.setattr("hypermod.experiments.registry.EXPERIMENTS", tiny)
     monkeypatch.setattr("hypermod.experiments.EXPERIMENTS", tiny)
+    monkeypatch.setattr("hypermod.experiments.reproduce.EXPERIMENTS", tiny)
     out = tmp_path / "r"
     assert main(["reproduce", "--quick", "--no-progress", "--device", "cpu",
                  "--dataset", "digits", "--dataset", "uniform", "--dataset", "smooth",

@@ -43,13 +43,13 @@ BAD_FILES = {
 
 def test_corrupt_result_files_are_named_and_skipped(tmp_path):
     _hand_made(tmp_path / "clean")
-    clean = build_report(tmp_path / "clean", log=lambda _: None).read_text()
+    clean = build_report(tmp_path / "clean", log=lambda _: None).path.read_text()
     _hand_made(tmp_path)
     runs = tmp_path / "rotation-depth" / "runs"
     for name, (content, _) in BAD_FILES.items():
         (runs / f"{name}.json").write_bytes(content)
     logged = []
-    text = build_report(tmp_path, log=logged.append).read_text()
+    text = build_report(tmp_path, log=logged.append).path.read_text()
     assert len(logged) == len(BAD_FILES)
     for name, (_, reason) in BAD_FILES.items():
         line = next(m for m in logged if f"{name}.json" in m)
@@ -81,7 +81,7 @@ def test_diverged_runs_are_shown_not_dropped(tmp_path):
                {"epochs": 10})
     grouped, skipped = load_results(tmp_path)
     assert skipped == [] and len(grouped["rotation-depth"]) == 11
-    text = build_report(tmp_path, log=lambda _: None).read_text()
+    text = build_report(tmp_path, log=lambda _: None).path.read_text()
     # depth 2: seeds 1, 2 finished (0.21, 0.22), seed 3 diverged
     assert "| mnist | 2 | 0.2150 ± 0.0071 (n=2, 1 diverged) | 0.4150 ± 0.0071 (n=2) |" in text
     assert "| mnist | 8 | diverged (2 of 2) | - |" in text
@@ -89,7 +89,7 @@ def test_diverged_runs_are_shown_not_dropped(tmp_path):
     assert "| mnist | hyper | 8 | 1 | 4 | none (first epoch) |" in text
     assert "| finished runs | 11 (3 diverged) |" in text
     # the claim compares the depths where both methods have a mean
-    assert "better at 2 of 2 depths" in text
+    assert "lower beyond noise at 2 of 2 depths" in text
 
 
 def test_a_sweep_goes_on_past_diverging_runs_and_reports_them(tmp_path):
@@ -106,7 +106,7 @@ def test_a_sweep_goes_on_past_diverging_runs_and_reports_them(tmp_path):
     assert set(diverged) == {"embedding", "hyper"}
     for row in diverged.values():
         assert row["diverged"] is True and row["epoch"] == 1 and row["test_error"] is None
-    text = build_report(tmp_path, log=lambda _: None).read_text()
+    text = build_report(tmp_path, log=lambda _: None).path.read_text()
     assert "### Diverged runs" in text
     assert "| digits | embedding | 50 | 1e+06 | 1 | 1 |" in text
     assert "| finished runs | 4 (2 diverged) |" in text

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypermod.models import conv_teacher, shallow_mlp
-from hypermod.reporting import Section, final_rows, group_stats, markdown_table, pm
+from hypermod.reporting import Section, final_rows, group_stats, markdown_table, pm, verdict
 from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks.limits import limited
@@ -160,10 +160,36 @@ def run(config: Assumption1Config, item: Unit, ctx: SweepContext) -> list[dict[s
 ROW_FIELDS = {"dataset": str, "dist_students": float, "dist_teacher": float}
 
 
-def report(records: list[dict[str, Any]], outdir: Path) -> Section:
-    """Both distances against epoch per input distribution; the final ratio per input."""
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per input distribution: both final distances, their ratio and the verdict."""
     rows = [row for r in records for row in r["rows"]]
-    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    finals = final_rows(records)
+    out: dict[str, Any] = {"datasets": {}}
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        mine = [r for r in finals if r["dataset"] == name]
+        gap = group_stats(mine, ("dataset",), "dist_students")[0]
+        tgap = group_stats(mine, ("dataset",), "dist_teacher")[0]
+        data = {"epoch": mine[0]["epoch"], "students": gap, "teacher": tgap}
+        if gap["mean"] is None or tgap["mean"] is None:  # NaN or infinite distances only
+            data["verdict"] = verdict.Verdict(verdict.INCONCLUSIVE, "every run diverged")
+            out["datasets"][name] = data
+            continue
+        first = [r for r in rows if r["dataset"] == name and r["epoch"] == 1]
+        data["ratio"] = gap["mean"] / tgap["mean"] if tgap["mean"] else float("inf")
+        data["first_ratio"] = (sum(r["dist_students"] for r in first)
+                               / max(sum(r["dist_teacher"] for r in first), 1e-30))
+        reason = verdict.seeds_reason(min(gap["n"], tgap["n"]))
+        data["verdict"] = (verdict.Verdict(verdict.INCONCLUSIVE, reason) if reason
+                           else verdict.Verdict(verdict.HELD if data["ratio"] < 1
+                                                else verdict.NOT_HELD))
+        out["datasets"][name] = data
+    return out
+
+
+def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path) -> Section:
+    """The distance curves, the table and the claim text of `summary`."""
+    rows = [row for r in records for row in r["rows"]]
+    datasets = summary["datasets"]
     fig, axes = plotting.panels(len(datasets), "Assumption 1: two students of one teacher")
     for ax, name in zip(axes, datasets):
         mine = [r for r in rows if r["dataset"] == name]
@@ -174,28 +200,18 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
                ylabel="mean squared distance on held-out inputs")
         ax.legend(fontsize=8)
     figure = plotting.save(fig, outdir / "figures" / f"{NAME}.png")
-
-    finals = final_rows(records)
     table_rows, claims = [], []
-    for name in datasets:
-        mine = [r for r in finals if r["dataset"] == name]
-        gap = group_stats(mine, ("dataset",), "dist_students")[0]
-        tgap = group_stats(mine, ("dataset",), "dist_teacher")[0]
-        if gap["mean"] is None or tgap["mean"] is None:  # NaN or infinite distances only
-            table_rows.append({"dataset": name, "epoch": mine[0]["epoch"],
-                               "students": pm(gap, 5), "teacher": pm(tgap, 5)})
-            claims.append(f"on {name} every run diverged, so it is open")
-            continue
-        ratio = gap["mean"] / tgap["mean"] if tgap["mean"] else float("inf")
-        first = [r for r in rows if r["dataset"] == name and r["epoch"] == 1]
-        first_ratio = (sum(r["dist_students"] for r in first)
-                       / max(sum(r["dist_teacher"] for r in first), 1e-30))
-        table_rows.append({"dataset": name, "epoch": mine[0]["epoch"], "students": pm(gap, 5),
-                           "teacher": pm(tgap, 5), "first_ratio": first_ratio, "ratio": ratio})
-        verdict = "held" if ratio < 1 else "did not hold"
-        claims.append(f"on {name} it **{verdict}**: after {mine[0]['epoch']} epochs the "
-                      f"students are {gap['mean']:.5f} apart and {tgap['mean']:.5f} from the "
-                      f"teacher (ratio {ratio:.3f}, from {first_ratio:.3f} after epoch 1)")
+    for name, d in datasets.items():
+        table_rows.append({"dataset": name, "epoch": d["epoch"], "students": pm(d["students"], 5),
+                           "teacher": pm(d["teacher"], 5), "first_ratio": d.get("first_ratio", ""),
+                           "ratio": d.get("ratio", "")})
+        text = f"on {name}: {d['verdict'].markdown()}"
+        if "ratio" in d:
+            text += (f"; after {d['epoch']} epochs the students are "
+                     f"{d['students']['mean']:.5f} apart and {d['teacher']['mean']:.5f} from "
+                     f"the teacher (ratio {d['ratio']:.3f}, from {d['first_ratio']:.3f} after "
+                     f"epoch 1; n={d['students']['n']})")
+        claims.append(text)
     table = markdown_table(table_rows, [
         ("dataset", "inputs"), ("epoch", "epochs"), ("students", "student vs student"),
         ("teacher", "student vs teacher"), ("first_ratio", "ratio after epoch 1"),
@@ -206,11 +222,17 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
         claim="Paper: two students fit to the same teacher converge to essentially the same "
               "function. Students with independent errors would be twice as far from each "
               "other as from the teacher (ratio 2), identical ones 0 apart; we call it held "
-              "when the final ratio is below 1, the students closer to each other than to the "
-              "teacher. Here " + "; ".join(claims) + ".",
+              "when the final ratio of the means over seeds is below 1, the students closer "
+              "to each other than to the teacher. Here " + "; ".join(claims) + ".",
         figures=[str(figure.relative_to(outdir))],
         tables=[table],
+        notes=[verdict.rules_note("seeds", "diverged")],
     )
+
+
+def report(records: list[dict[str, Any]], outdir: Path) -> Section:
+    """Both distances against epoch per input distribution; the final ratio per input."""
+    return render(summarize(records), records, outdir)
 
 
 EXPERIMENT = Experiment(

@@ -26,6 +26,7 @@ from hypermod.reporting import (
     markdown_table,
     pm,
     spearman,
+    verdict,
 )
 from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
@@ -104,41 +105,67 @@ ROW_FIELDS = {"dataset": str, "width": int, "test_error": float,
               "test_mse": float, "params": int}
 
 
-def report(records: list[dict[str, Any]], outdir: Path) -> Section:
-    """Test error and MSE against width per data set; the trend checked by rank."""
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per data set: error and MSE per width, the rank trend and the verdict."""
     finals = final_rows(records)
-    datasets = list(dict.fromkeys(r["dataset"] for r in finals))
     err = group_stats(finals, ("dataset", "width"), "test_error")
     mse = group_stats(finals, ("dataset", "width"), "test_mse")
+    params = {(r["dataset"], r["width"]): r["params"] for r in finals}
+    out: dict[str, Any] = {"error": err, "mse": mse, "datasets": {}}
+    for name in dict.fromkeys(r["dataset"] for r in finals):
+        e = sorted((s for s in err if s["dataset"] == name), key=lambda s: s["width"])
+        m = {s["width"]: s for s in mse if s["dataset"] == name}
+        widths = [{"width": s["width"], "params": params[(name, s["width"])], "error": s,
+                   "mse": m[s["width"]]} for s in e]
+        out["datasets"][name] = {"widths": widths, **_trend(finite_stats(e))}
+    return out
+
+
+def _trend(e: list[dict[str, Any]]) -> dict[str, Any]:
+    """Spearman's rho of width and mean error, the falls, and the verdict."""
+    def inconclusive(reason: str) -> dict[str, Any]:
+        return {"verdict": verdict.Verdict(verdict.INCONCLUSIVE, reason)}
+
+    if not e:
+        return inconclusive("every run diverged")
+    if len(e) < verdict.MIN_WIDTHS:
+        return inconclusive(f"only {len(e)} width(s) finished")
+    reason = verdict.seeds_reason(*(s["n"] for s in e))
+    if reason:
+        return inconclusive(reason)
+    rho = spearman([s["width"] for s in e], [s["mean"] for s in e])
+    falls = sum(b["mean"] < a["mean"] for a, b in zip(e, e[1:]))
+    held = rho <= -0.8 and e[-1]["mean"] < e[0]["mean"]
+    return {"rho": rho, "falls": falls, "steps": len(e) - 1, "first": e[0], "last": e[-1],
+            "verdict": verdict.Verdict(verdict.HELD if held else verdict.NOT_HELD)}
+
+
+def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path) -> Section:
+    """The figure, the table and the claim text of `summary`."""
+    datasets = summary["datasets"]
     fig, axes = plotting.panels(2, "Assumption 2: one-hidden-layer ELU networks against width")
     for name in datasets:
-        plotting.band(axes[0], [s for s in err if s["dataset"] == name], "width", name)
-        plotting.band(axes[1], [s for s in mse if s["dataset"] == name], "width", name)
+        plotting.band(axes[0], [s for s in summary["error"] if s["dataset"] == name], "width",
+                      name)
+        plotting.band(axes[1], [s for s in summary["mse"] if s["dataset"] == name], "width",
+                      name)
     axes[0].set(xlabel="hidden width", ylabel="test error (mean ± std over seeds)")
     axes[1].set(xlabel="hidden width", ylabel="test MSE to one-hot (mean over outputs)")
     for ax in axes:
         ax.legend(fontsize=8)
     figure = plotting.save(fig, outdir / "figures" / f"{NAME}.png")
-
-    params = {(r["dataset"], r["width"]): r["params"] for r in finals}
     table_rows, claims = [], []
-    for name in datasets:
-        e = sorted((s for s in err if s["dataset"] == name), key=lambda s: s["width"])
-        m = {s["width"]: s for s in mse if s["dataset"] == name}
-        table_rows += [{"dataset": name, "width": s["width"], "params": params[(name, s["width"])],
-                        "error": pm(s), "mse": pm(m[s["width"]])} for s in e]
-        e = finite_stats(e)  # widths where every run diverged have no mean
-        if len(e) < 2:
-            claims.append(f"on {name} one width ran (or finished), so no trend can be read")
-            continue
-        rho = spearman([s["width"] for s in e], [s["mean"] for s in e])
-        falls = sum(b["mean"] < a["mean"] for a, b in zip(e, e[1:]))
-        verdict = "held" if rho <= -0.8 and e[-1]["mean"] < e[0]["mean"] else "did not hold"
-        claims.append(
-            f"on {name} it **{verdict}**: test error {e[0]['mean']:.4f} at width "
-            f"{e[0]['width']} and {e[-1]['mean']:.4f} at width {e[-1]['width']}, Spearman "
-            f"rank correlation with width {rho:.2f}, falling at {falls} of {len(e) - 1} steps"
-        )
+    for name, d in datasets.items():
+        table_rows += [{"dataset": name, "width": w["width"], "params": w["params"],
+                        "error": pm(w["error"]), "mse": pm(w["mse"])} for w in d["widths"]]
+        text = f"on {name}: {d['verdict'].markdown()}"
+        if "rho" in d:
+            first, last = d["first"], d["last"]
+            text += (f"; test error {first['mean']:.4f} at width {first['width']} and "
+                     f"{last['mean']:.4f} at width {last['width']}, Spearman rank "
+                     f"correlation with width {d['rho']:.2f}, falling at {d['falls']} of "
+                     f"{d['steps']} steps")
+        claims.append(text)
     table = markdown_table(table_rows, [
         ("dataset", "data set"), ("width", "width"), ("params", "parameters"),
         ("error", "test error"), ("mse", "test MSE"),
@@ -151,7 +178,13 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
               + "; ".join(claims) + ".",
         figures=[str(figure.relative_to(outdir))],
         tables=[table],
+        notes=[verdict.rules_note("seeds", "diverged", "widths")],
     )
+
+
+def report(records: list[dict[str, Any]], outdir: Path) -> Section:
+    """Test error and MSE against width per data set; the trend checked by rank."""
+    return render(summarize(records), records, outdir)
 
 
 EXPERIMENT = Experiment(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,24 @@ from typing import Any
 from hypermod.experiments.registry import EXPERIMENTS
 from hypermod.reporting import Section, diverged_runs, markdown_table
 from hypermod.results import check_unit_record, read_json, write_atomic
-from hypermod.sweep import settings_differ
+from hypermod.sweep import Experiment, config_record, settings_differ
+
+QUICK_MARK = "(quick settings: a smoke test, not evidence)"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `build_report` wrote: the page, and each section's (title, claim) as plain text.
+
+    Titles carry `QUICK_MARK` where the runs used the quick settings.
+    """
+
+    path: Path
+    claims: list[tuple[str, str]]
+
+    def __str__(self) -> str:
+        """The page's path, as `hypermod report` prints it."""
+        return str(self.path)
 
 
 def load_results(directory: str | Path) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
@@ -49,10 +67,35 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _settings_table(records: list[dict[str, Any]]) -> str:
-    config = records[0]["config"]
+def is_quick(experiment: Experiment, config: dict[str, Any]) -> bool:
+    """Whether `config` (a record's) is the experiment's quick settings, grid aside."""
+    return not settings_differ(config_record(experiment.quick), config, experiment.grid_fields)
+
+
+def _union(values: Iterable[Any]) -> list[Any]:
+    """The distinct items, in first-seen order; numbers sorted."""
+    seen = list(dict.fromkeys(json.dumps(v) for v in values))
+    items = [json.loads(v) for v in seen]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items):
+        items.sort()
+    return items
+
+
+def _settings_table(records: list[dict[str, Any]], grid_fields: Iterable[str]) -> str:
+    """The settings; grid fields as the union over every record's config (a resumed or
+    widened sweep adds data sets, depths...), and the grid values the units ran."""
+    config = dict(records[0]["config"])
+    for field in grid_fields:
+        lists = [r["config"].get(field) for r in records]
+        if field in config and all(isinstance(v, list) for v in lists):
+            config[field] = _union(v for values in lists for v in values)
     seeds = sorted({r["unit"]["seed"] for r in records})
     rows = [{"key": k, "value": json.dumps(v)} for k, v in config.items()]
+    keys = [k for k in dict.fromkeys(k for r in records for k in r["unit"]) if k != "seed"]
+    ran = "; ".join(f"{k}: " + ", ".join(map(str, _union(r["unit"].get(k) for r in records)))
+                    for k in keys)
+    if ran:
+        rows.append({"key": "units ran", "value": ran})
     rows.append({"key": "seeds", "value": f"{len(seeds)} ({', '.join(map(str, seeds))})"})
     diverged = len(diverged_runs(records))
     rows.append({"key": "finished runs", "value": str(len(records))
@@ -119,11 +162,12 @@ def _diverged_table(records: list[dict[str, Any]]) -> str | None:
         ("epoch", "diverged at epoch"), ("last_finite_loss", "last finite train loss")])
 
 
-def build_report(directory: str | Path, log: Callable[[str], None] = _stderr) -> Path:
+def build_report(directory: str | Path, log: Callable[[str], None] = _stderr) -> Report:
     """Write `directory/report.md` and `directory/figures/*.png` from the result files there.
 
     Unreadable or malformed result files are skipped, each named (with the problem) on
-    `log` and in the report. Raises ValueError when no valid result file is left.
+    `log` and in the report. A section whose runs used the experiment's quick settings
+    says so in its title. Raises ValueError when no valid result file is left.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -143,7 +187,10 @@ def build_report(directory: str | Path, log: Callable[[str], None] = _stderr) ->
             unknown.append(name)
             continue
         _check_one_setting(name, grouped[name], experiment.grid_fields)
-        sections.append((name, experiment.report(grouped[name], directory), grouped[name]))
+        section = experiment.report(grouped[name], directory)
+        if is_quick(experiment, grouped[name][0]["config"]):
+            section = replace(section, title=f"{section.title} {QUICK_MARK}")
+        sections.append((name, section, grouped[name]))
 
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     lines = ["# hypermod report", "",
@@ -168,11 +215,17 @@ def build_report(directory: str | Path, log: Callable[[str], None] = _stderr) ->
             lines += ["", "### Diverged runs", "", "The train loss of these runs became NaN "
                       "or infinite, so they stopped there; they count in the tables as "
                       "diverged, not in the means.", "", diverged]
-        lines += ["", "### Settings", "", _settings_table(records)]
+        lines += ["", "### Settings", "",
+                  _settings_table(records, EXPERIMENTS[name].grid_fields)]
     if skipped:
         lines += ["", "## Skipped files", ""] + [f"- `{message}`" for message in skipped]
     lines += ["", "## Environment", "", _environment_table(grouped), ""]
     text = "\n".join(lines)
     path = directory / "report.md"
     write_atomic(path, lambda fh: fh.write(text.encode()))
-    return path
+    return Report(path, [(s.title, _plain(s.claim)) for _, s, _ in sections])
+
+
+def _plain(text: str) -> str:
+    """Markdown emphasis and code marks removed."""
+    return text.replace("**", "").replace("`", "")

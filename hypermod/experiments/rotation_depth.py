@@ -13,7 +13,15 @@ from typing import Any
 
 from hypermod.experiments.rotation import RotationRun, default_activation, unit_rows
 from hypermod.models import ModelConfig
-from hypermod.reporting import Section, final_rows, finite_stats, group_stats, markdown_table, pm
+from hypermod.reporting import (
+    Section,
+    final_rows,
+    finite_stats,
+    group_stats,
+    markdown_table,
+    pm,
+    verdict,
+)
 from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks import RotationConfig, chance_error
@@ -108,21 +116,77 @@ ROW_FIELDS = {"dataset": str, "method": str, "depth": int,
               "test_error": float, "trainable": int}
 
 
-def report(records: list[dict[str, Any]], outdir: Path) -> Section:
-    """Error against depth per data set, a table, and the claim checked per data set."""
+METHODS = ("hyper", "embedding")
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per data set: each depth's stats and comparison, and the verdict (numbers only)."""
     finals = final_rows(records)
     stats = group_stats(finals, ("dataset", "method", "depth"), "test_error")
     params = {(r["dataset"], r["method"], r["depth"]): r["trainable"] for r in finals}
-    datasets = list(dict.fromkeys(r["dataset"] for r in finals))
-    epochs = max(r["epoch"] for r in finals)
     chance = chance_error(12, records[0]["config"].get("binning", "reference"))
+    out: dict[str, Any] = {"epochs": max(r["epoch"] for r in finals), "chance": chance,
+                           "stats": stats, "datasets": {}}
+    for name in dict.fromkeys(r["dataset"] for r in finals):
+        by = {(s["method"], s["depth"]): s for s in stats if s["dataset"] == name}
+        depths = [_depth(by, d, chance) for d in sorted({d for (_, d) in by})]
+        for row in depths:
+            row.update({f"{m}_params": params.get((name, m, row["depth"])) for m in METHODS})
+        out["datasets"][name] = {"depths": depths, **_judge(depths, chance)}
+    return out
 
+
+def _depth(by: dict[tuple, dict[str, Any]], depth: int, chance: float) -> dict[str, Any]:
+    """One depth: both methods' stats and the outcome of comparing them."""
+    h, e = by.get(("hyper", depth)), by.get(("embedding", depth))
+    row = {"depth": depth, "hyper": h, "embedding": e}
+    if h is None or e is None or h["mean"] is None or e["mean"] is None:
+        return {**row, "outcome": "missing"}  # one method did not run, or every run diverged
+    if verdict.seeds_reason(h["n"], e["n"]):
+        return {**row, "outcome": "too few seeds"}
+    if verdict.neither_learned(chance, h["mean"], e["mean"]):
+        return {**row, "outcome": "neither learned"}
+    c = verdict.compare(h, e)
+    outcome = {"first": "hyper", "second": "embedding", "noise": "within noise"}[c["lower"]]
+    return {**row, "diff": c["diff"], "se": c["se"], "outcome": outcome}
+
+
+def _judge(depths: list[dict[str, Any]], chance: float) -> dict[str, Any]:
+    """The counts over depths and the data set's verdict."""
+    paired = [d for d in depths if d["outcome"] != "missing"]
+    count = {k: sum(d["outcome"] == k for d in depths)
+             for k in ("hyper", "embedding", "within noise", "too few seeds", "neither learned")}
+    judged = count["hyper"] + count["embedding"] + count["within noise"]
+    out = {"paired": len(paired), "judged": judged, "count": count,
+           "mean_hyper": None, "mean_embedding": None}
+    if paired:
+        for m in METHODS:
+            out[f"mean_{m}"] = sum(d[m]["mean"] for d in paired) / len(paired)
+    v = verdict.tally(count["hyper"], count["embedding"], judged)
+    if v is None:
+        reasons = []
+        if count["too few seeds"]:
+            n = min(min(d["hyper"]["n"], d["embedding"]["n"]) for d in paired
+                    if d["outcome"] == "too few seeds")
+            reasons.append(verdict.seeds_reason(n))
+        if count["neither learned"]:
+            reasons.append(verdict.chance_reason(chance))
+        v = verdict.Verdict(verdict.INCONCLUSIVE, "; ".join(reasons)
+                            or "only one method ran (or finished)")
+    return {**out, "verdict": v}
+
+
+def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path) -> Section:
+    """The figures, the table and the claim text of `summary`."""
+    datasets, chance = list(summary["datasets"]), summary["chance"]
     fig, axes = plotting.panels(len(datasets), f"Rotation prediction: test error after "
-                                               f"{epochs} epochs against encoder depth")
+                                               f"{summary['epochs']} epochs against encoder "
+                                               "depth")
     for ax, name in zip(axes, datasets):
         for method, label in (("hyper", "hypernetwork g(x; f(I))"),
                               ("embedding", "embedding q([e(I), x])")):
-            rows = [s for s in stats if s["dataset"] == name and s["method"] == method]
+            rows = [s for s in summary["stats"] if s["dataset"] == name
+                    and s["method"] == method]
             if rows:
                 plotting.band(ax, rows, "depth", label)
         ax.axhline(chance, color="grey", linestyle=":", label=f"best constant guess ({chance:.3f})")
@@ -131,49 +195,53 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
         ax.legend(fontsize=8)
     figure = plotting.save(fig, outdir / "figures" / f"{NAME}.png")
     curves = _learning_curves(records, datasets, outdir)
-
     table_rows, claims = [], []
-    for name in datasets:
-        by = {(s["method"], s["depth"]): s for s in stats if s["dataset"] == name}
-        depths = sorted({d for (_, d) in by})
-        for depth in depths:
-            h, e = by.get(("hyper", depth)), by.get(("embedding", depth))
-            table_rows.append({
-                "dataset": name, "depth": depth, "hyper": pm(h), "embedding": pm(e),
-                "hyper_params": params.get((name, "hyper", depth), ""),
-                "embedding_params": params.get((name, "embedding", depth), ""),
-            })
-        # A depth where every run of a method diverged has no mean to compare.
-        paired = [d for d in depths if all(by.get((m, d), {}).get("mean") is not None
-                                           for m in ("hyper", "embedding"))]
-        wins = sum(by[("hyper", d)]["mean"] < by[("embedding", d)]["mean"] for d in paired)
-        if not paired:
-            claims.append(f"on {name} only one method ran (or finished), so the comparison "
-                          "is open")
-            continue
-        mh = sum(by[("hyper", d)]["mean"] for d in paired) / len(paired)
-        me = sum(by[("embedding", d)]["mean"] for d in paired) / len(paired)
-        verdict = ("held" if wins == len(paired) else "did not hold" if wins == 0
-                   else "held only in part")
-        claims.append(
-            f"on {name} it **{verdict}**: the hypernetwork was better at {wins} of "
-            f"{len(paired)} depths, mean test error over depths {mh:.4f} (hypernetwork) "
-            f"against {me:.4f} (embedding)"
-        )
+    for name, data in summary["datasets"].items():
+        table_rows += [{"dataset": name, "depth": d["depth"], "hyper": pm(d["hyper"]),
+                        "embedding": pm(d["embedding"]), "outcome": _outcome(d),
+                        "hyper_params": d["hyper_params"] or "",
+                        "embedding_params": d["embedding_params"] or ""}
+                       for d in data["depths"]]
+        claims.append(_claim(name, data))
     table = markdown_table(table_rows, [
         ("dataset", "data set"), ("depth", "depth"), ("hyper", "hypernetwork test error"),
-        ("embedding", "embedding test error"), ("hyper_params", "hyper trainable"),
-        ("embedding_params", "embedding trainable"),
+        ("embedding", "embedding test error"), ("outcome", "lower (beyond 2 SE)"),
+        ("hyper_params", "hyper trainable"), ("embedding_params", "embedding trainable"),
     ])
     return Section(
         title="Rotation prediction against encoder depth",
         claim="Paper: the hypernetwork reaches a lower test error than the embedding method "
-              "at every encoder depth (we compare the mean over seeds at each depth: held "
-              "when the hypernetwork's is lower at every depth, in part when at some). Here "
+              "at every encoder depth (held when the hypernetwork's mean over seeds is lower "
+              "beyond noise at every depth judged, in part when at some). Here "
               + "; ".join(claims) + ".",
         figures=[str(figure.relative_to(outdir)), str(curves.relative_to(outdir))],
         tables=[table],
+        notes=[verdict.rules_note("noise", "seeds", "chance")],
     )
+
+
+def _outcome(depth: dict[str, Any]) -> str:
+    if "diff" in depth:
+        return f"{depth['outcome']} (diff {depth['diff']:+.4f}, SE {depth['se']:.4f})"
+    return depth["outcome"]
+
+
+def _claim(name: str, data: dict[str, Any]) -> str:
+    text = f"on {name}: {data['verdict'].markdown()}"
+    if not data["paired"]:
+        return text
+    c = data["count"]
+    if data["judged"]:
+        text += (f"; the hypernetwork was lower beyond noise at {c['hyper']} of "
+                 f"{data['paired']} depths, the embedding method at {c['embedding']}, within "
+                 f"noise at {c['within noise']}")
+    return (f"{text}; mean test error over depths {data['mean_hyper']:.4f} (hypernetwork) "
+            f"against {data['mean_embedding']:.4f} (embedding)")
+
+
+def report(records: list[dict[str, Any]], outdir: Path) -> Section:
+    """Error against depth per data set, a table, and the claim checked per data set."""
+    return render(summarize(records), records, outdir)
 
 
 def _learning_curves(records: list[dict[str, Any]], datasets: list[str], outdir: Path) -> Path:

@@ -7,17 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from hypermod import theory
-from hypermod.experiments.modularity_scaling.fits import (
-    ExponentEstimate,
-    envelope,
-    eps_levels,
-    exponent_with_ci,
-    smallest_size,
-    smallest_total,
-)
 from hypermod.experiments.modularity_scaling.plots import draw_measured
-from hypermod.reporting import Section, group_stats, markdown_table
+from hypermod.experiments.modularity_scaling.summary import TOTALS_EPS, predicted, summarize
+from hypermod.reporting import Section, markdown_table, pm, verdict
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.bounds import draw_bounds
 
@@ -28,80 +20,6 @@ LABELS = {"hyper": "hypernetwork", "embedding": "embedding", "mlp": "plain MLP o
 ROW_FIELDS = {"target": str, "m1": int, "m2": int, "method": str, "width": int,
               "encoder": int, "primary": int, "trainable": int, "test_mse": float,
               "test_rmse": float, "train_mse": float, "steps": int}
-# Target errors of the total-parameter comparison, fixed before any run.
-TOTALS_EPS = (0.5, 0.3, 0.2, 0.1, 0.05, 0.03)
-
-
-def _sweeps(finals: list[dict[str, Any]], encoder: int) -> dict[tuple, tuple]:
-    """(target, m1, m2, method) -> (widths, primary sizes, (seeds, widths) test RMSE)."""
-    out = {}
-    rows = [r for r in finals if r["method"] != "mlp" and r["encoder"] == encoder]
-    for key in dict.fromkeys((r["target"], r["m1"], r["m2"], r["method"]) for r in rows):
-        mine = [r for r in rows if (r["target"], r["m1"], r["m2"], r["method"]) == key]
-        widths = sorted({r["width"] for r in mine})
-        seeds = sorted({r["seed"] for r in mine})
-        size = {r["width"]: r["primary"] for r in mine}
-        errors = np.full((len(seeds), len(widths)), np.nan)
-        for r in mine:
-            errors[seeds.index(r["seed"]), widths.index(r["width"])] = r["test_rmse"]
-        out[key] = (widths, [size[w] for w in widths], errors)
-    return out
-
-
-def _predicted(target: str, method: str, m1: int, m2: int, r: float) -> float | None:
-    # Only the smooth target is a generic member of W_{r,m}; the structured one is not.
-    return theory.predicted_exponents(m1, m2, r)[method] if target == "smooth" else None
-
-
-def _verdict(estimate: ExponentEstimate, predicted: float | None) -> str:
-    if predicted is None or len(estimate.seed_slopes) < 2:
-        return "-"
-    if estimate.low <= predicted <= estimate.high:
-        return "inside the interval"
-    side = "steeper" if estimate.slope > predicted else "shallower"
-    return f"{side} ({estimate.slope / predicted:.2f}x)"
-
-
-def _fit_all(sweeps, r):
-    estimates, rows = {}, []
-    for (target, m1, m2, method), (_, sizes, errors) in sweeps.items():
-        est = exponent_with_ci(sizes, errors) if len(sizes) >= 2 else None
-        estimates[(target, m1, m2, method)] = est
-        predicted = _predicted(target, method, m1, m2, r)
-        row = {"target": target, "m1": m1, "m2": m2, "method": method,
-               "predicted": "-" if predicted is None else f"{predicted:g}"}
-        if est is None:
-            rows.append({**row, "measured": "too few levels"})
-            continue
-        several = len(est.seed_slopes) > 1
-        rows.append({**row, "measured": f"{est.slope:.2f}",
-                     "ci": (f"[{est.low:.2f}, {est.high:.2f}] (n={len(est.seed_slopes)})"
-                            if several else "n/a (one seed)"),
-                     "pooled": f"{est.fit.slope:.2f}",
-                     "boot": f"[{est.boot_low:.2f}, {est.boot_high:.2f}]" if several else "-",
-                     "eps": f"{min(est.levels):.3f}..{max(est.levels):.3f}",
-                     "n": f"{min(est.sizes):.0f}..{max(est.sizes):.0f}",
-                     "verdict": _verdict(est, predicted)})
-    return estimates, rows
-
-
-def _ratios(sweeps, r) -> list[dict[str, Any]]:
-    """N_q / N_g at errors both seed-averaged curves reach, against the theory's growth."""
-    rows = []
-    for (target, m1, m2, method), (_, g_sizes, g_err) in sorted(sweeps.items()):
-        if method != "hyper" or (target, m1, m2, "embedding") not in sweeps:
-            continue
-        _, q_sizes, q_err = sweeps[(target, m1, m2, "embedding")]
-        g_env, q_env = envelope(np.nanmean(g_err, 0)), envelope(np.nanmean(q_err, 0))
-        lo, hi = max(g_env[-1], q_env[-1]), min(g_env[0], q_env[0])
-        for eps in eps_levels([hi, lo], k=3) if hi > lo else []:
-            n_g, n_q = smallest_size(g_sizes, g_env, eps), smallest_size(q_sizes, q_env, eps)
-            if n_g is None or n_q is None:
-                continue
-            rows.append({"target": target, "m1": m1, "m2": m2, "eps": f"{eps:.3f}",
-                         "n_g": f"{n_g:.0f}", "n_q": f"{n_q:.0f}", "ratio": f"{n_q / n_g:.1f}",
-                         "theory": f"eps^-{m2 / r:g}" if target == "smooth" else "-"})
-    return rows
 
 
 def _panel_grid(rows: int, cols: int, title: str):
@@ -126,7 +44,7 @@ def _sweep_figure(sweeps, estimates, target, r, path: Path) -> Path | None:
             if key in sweeps:
                 _, sizes, errors = sweeps[key]
                 draw_measured(ax, sizes, errors, LABELS[method], estimates.get(key),
-                              _predicted(target, method, m1, m2, r), COLORS[method])
+                              predicted(target, method, m1, m2, r), COLORS[method])
         ax.set(title=f"m1={m1}, m2={m2}", xlabel="primary parameters N (g generated; q)",
                ylabel="test RMSE")
         ax.legend(fontsize=6)
@@ -137,34 +55,24 @@ def _sweep_figure(sweeps, estimates, target, r, path: Path) -> Path | None:
     return plotting.save(fig, path)
 
 
-def _totals(finals, path: Path):
-    rows = [r for r in finals if r["target"] == "structured"]
-    pairs = sorted({(r["m1"], r["m2"]) for r in rows})
+def _totals_figure(totals: list[dict[str, Any]], path: Path) -> tuple[Path | None, str]:
+    pairs = sorted({(t["m1"], t["m2"]) for t in totals})
     if not pairs:
         return None, ""
-    stats = group_stats(rows, ("m1", "m2", "method", "width", "encoder"), "test_rmse")
-    trainable = {(r["m1"], r["m2"], r["method"], r["width"], r["encoder"]): r["trainable"]
-                 for r in rows}
     fig, axes = plotting.panels(len(pairs), "structured target: test RMSE against all "
                                 "trainable parameters\n(every configuration; line: the best "
                                 "at each size)", height=4.0)
     table = []
     for ax, (m1, m2) in zip(axes, pairs):
-        for method in ("hyper", "embedding", "mlp"):
-            mine = [s for s in stats if (s["m1"], s["m2"], s["method"]) == (m1, m2, method)]
-            if not mine:
-                continue
-            points = sorted((trainable[(m1, m2, method, s["width"], s["encoder"])], s["mean"])
-                            for s in mine)
-            totals, errs = [p[0] for p in points], [p[1] for p in points]
-            ax.loglog(totals, errs, "o", color=COLORS[method], markersize=3, alpha=0.6)
-            ax.loglog(totals, np.minimum.accumulate(errs), "-", color=COLORS[method],
-                      label=LABELS[method])
-            row = {"m1": m1, "m2": m2, "method": method, "best": f"{min(errs):.3f}"}
-            for eps in TOTALS_EPS:
-                n = smallest_total(totals, errs, eps)
-                row[str(eps)] = "-" if n is None else f"{n:,.0f}"
-            table.append(row)
+        for t in (t for t in totals if (t["m1"], t["m2"]) == (m1, m2)):
+            sizes, errs = [p[0] for p in t["points"]], [p[1] for p in t["points"]]
+            color = COLORS[t["method"]]
+            ax.loglog(sizes, errs, "o", color=color, markersize=3, alpha=0.6)
+            ax.loglog(sizes, np.minimum.accumulate(errs), "-", color=color,
+                      label=LABELS[t["method"]])
+            table.append({"m1": m1, "m2": m2, "method": t["method"], "best": f"{t['best']:.3f}",
+                          **{str(eps): "-" if n is None else f"{n:,.0f}"
+                             for eps, n in t["at_eps"].items()}})
         ax.set(title=f"m1={m1}, m2={m2}", xlabel="trainable parameters",
                ylabel="test RMSE (mean over seeds)")
         ax.legend(fontsize=7)
@@ -173,36 +81,52 @@ def _totals(finals, path: Path):
     return plotting.save(fig, path), markdown_table(table, columns)
 
 
-def _claims(estimates, r) -> list[str]:
+def _fit_row(f: dict[str, Any]) -> dict[str, Any]:
+    """One line of the exponent table."""
+    row = {**f, "predicted": "-" if f["predicted"] is None else f"{f['predicted']:g}",
+           "verdict": _word(f["verdict"])}
+    if "slope" not in f:
+        return {**row, "measured": "too few levels"}
+    several = f["n"] > 1
+    return {**row, "measured": f"{f['slope']:.2f}",
+            "ci": f"[{f['low']:.2f}, {f['high']:.2f}] (n={f['n']})" if several
+            else "n/a (one seed)",
+            "pooled": f"{f['pooled']:.2f}",
+            "boot": f"[{f['boot_low']:.2f}, {f['boot_high']:.2f}]" if several else "-",
+            "eps": f"{f['eps'][0]:.3f}..{f['eps'][1]:.3f}",
+            "n": f"{f['N'][0]:.0f}..{f['N'][1]:.0f}"}
+
+
+def _word(v: verdict.Verdict) -> str:
+    return f"{v.word} ({v.reason})" if v.reason else v.word
+
+
+def _claims(fits: list[dict[str, Any]]) -> list[str]:
     lines = []
-    for (target, m1, m2, method), est in sorted(estimates.items()):
-        predicted = _predicted(target, method, m1, m2, r)
-        if target != "smooth" or est is None:
+    for f in sorted(fits, key=lambda f: (f["m1"], f["m2"], f["method"])):
+        if f["target"] != "smooth" or "slope" not in f:
             continue
-        interval = f" [{est.low:.2f}, {est.high:.2f}]" if len(est.seed_slopes) > 1 else ""
-        lines.append(f"{'g' if method == 'hyper' else 'q'} at m1={m1}, m2={m2}: "
-                     f"{est.slope:.2f}{interval} vs {predicted:g}")
+        interval = f" [{f['low']:.2f}, {f['high']:.2f}]" if f["n"] > 1 else ""
+        lines.append(f"{'g' if f['method'] == 'hyper' else 'q'} at m1={f['m1']}, "
+                     f"m2={f['m2']}: {f['slope']:.2f}{interval} vs {f['predicted']:g}, "
+                     f"{_word(f['verdict'])}")
     return lines
 
 
-def _diagnostics(finals: list[dict[str, Any]], config: dict[str, Any]) -> str:
+def _diagnostics(d: dict[str, Any], config: dict[str, Any]) -> str:
     """How far the runs are from the theorems' idealization: steps, generalization."""
-    capped = [f for f in finals if f["steps"] >= config["max_steps"]]
-    gaps = [f["test_mse"] / f["train_mse"] for f in finals if f["train_mse"] > 0]
-    return (f"Training: {len(capped)} of {len(finals)} runs stopped at the {config['max_steps']}"
-            f"-step cap rather than by early stopping (not converged by the rule); the "
-            f"ratio of test to train MSE has median {float(np.median(gaps)):.2f} and maximum "
-            f"{max(gaps):.2f} (1 means no generalization gap).")
+    text = (f"Training: {d['capped']} of {d['runs']} runs stopped at the {config['max_steps']}"
+            f"-step cap rather than by early stopping (not converged by the rule)")
+    if d["gap_median"] is None:
+        return text + "."
+    return text + (f"; the ratio of test to train MSE has median {d['gap_median']:.2f} and "
+                   f"maximum {d['gap_max']:.2f} (1 means no generalization gap).")
 
 
-def report(records: list[dict[str, Any]], outdir: Path) -> Section:
-    """Exponent fits per (target, m1, m2, method), totals on the structured target."""
-    config = records[0]["config"]
-    r, encoder = config["r"], config["encoder_width"]
-    finals = [rec["rows"][-1] for rec in records if rec["rows"]]
-    sweeps = _sweeps(finals, encoder)
-    estimates, exp_rows = _fit_all(sweeps, r)
-    figures = []
+def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path) -> Section:
+    """Figures, tables and the claim text of `summary` (see `summarize`)."""
+    config, r, encoder = summary["config"], summary["r"], summary["encoder"]
+    sweeps, estimates = summary["sweeps"], summary["estimates"]
     main = _sweep_figure(sweeps, estimates, "smooth", r, outdir / "figures" / f"{NAME}.png")
     structured = _sweep_figure(sweeps, estimates, "structured", r,
                                outdir / "figures" / f"{NAME}-structured.png")
@@ -210,49 +134,48 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
         main, structured = structured, None
         if main is not None:
             main = main.rename(outdir / "figures" / f"{NAME}.png")
-    totals_fig, totals_table = _totals(finals, outdir / "figures" / f"{NAME}-totals.png")
+    totals_fig, totals_table = _totals_figure(summary["totals"],
+                                              outdir / "figures" / f"{NAME}-totals.png")
     fig, axes = plotting.panels(2, "Complexity bounds (orders; constants unknown in the "
                                 "paper, set to 1)")
     draw_bounds(axes, max(config["m1s"]), max(config["m2s"]), r, constant=1.0)
     bounds = plotting.save(fig, outdir / "figures" / f"{NAME}-bounds.png")
     figures = [f for f in (main, structured, totals_fig, bounds) if f is not None]
 
-    curve = {(f["target"], f["m1"], f["m2"], f["method"], f["width"]): f for f in finals}
-    raw = sorted(group_stats([f for f in finals if f["method"] != "mlp"
-                              and f["encoder"] == encoder],
-                             ("target", "m1", "m2", "method", "width"), "test_rmse"),
-                 key=lambda s: (s["target"], s["m1"], s["m2"], s["method"], s["width"]))
-    raw_rows = [{**s, "N": curve[(s["target"], s["m1"], s["m2"], s["method"], s["width"])]
-                 ["primary"], "rmse": f"{s['mean']:.4f} ± {s['std']:.4f} (n={s['n']})"}
-                for s in raw]
-    tables = [markdown_table(exp_rows, [
+    tables = [markdown_table([_fit_row(f) for f in summary["fits"]], [
         ("target", "target"), ("m1", "m1"), ("m2", "m2"), ("method", "primary"),
         ("predicted", "predicted a"), ("measured", "measured a"),
         ("ci", "95% CI over seeds (t)"), ("pooled", "averaged curve"),
         ("boot", "its bootstrap 95%"),
         ("eps", "eps range"), ("n", "N range"), ("verdict", "theory vs measured")])]
-    ratios = _ratios(sweeps, r)
-    if ratios:
+    if summary["ratios"]:
+        ratios = [{**q, "eps": f"{q['eps']:.3f}", "n_g": f"{q['n_g']:.0f}",
+                   "n_q": f"{q['n_q']:.0f}", "ratio": f"{q['ratio']:.1f}",
+                   "theory": f"eps^-{q['m2'] / r:g}" if q["target"] == "smooth" else "-"}
+                  for q in summary["ratios"]]
         tables.append(markdown_table(ratios, [
             ("target", "target"), ("m1", "m1"), ("m2", "m2"), ("eps", "eps (both reach)"),
             ("n_g", "N_g"), ("n_q", "N_q"), ("ratio", "N_q / N_g"),
             ("theory", "theory: ratio grows like")]))
     if totals_table:
         tables.append(totals_table)
-    tables.append(markdown_table(raw_rows, [
+    tables.append(markdown_table([{**s, "rmse": pm(s)} for s in summary["raw"]], [
         ("target", "target"), ("m1", "m1"), ("m2", "m2"), ("method", "method"),
         ("width", "width"), ("N", "primary N"), ("rmse", "test RMSE")]))
-    claims = _claims(estimates, r)
+    claims = _claims(summary["fits"])
     return Section(
         title="Parameter-count exponents of g and q",
         claim=(f"Paper: on W_(r,m) a hypernetwork's g needs O(eps^-(m1/r)) parameters while "
                f"an embedding method's q needs Omega(eps^-((m1+m2)/r)) (Theorem 2, proven for "
                f"r = 1). Measured exponent a of N ~ eps^-a on the smooth target (r = {r:g}), "
-               f"with 95% t-intervals over seeds, against the prediction: "
-               + ("; ".join(claims) if claims else "no smooth-target fit") + "."),
+               "with 95% t-intervals over seeds, against the prediction: "
+               + ("; ".join(claims) if claims else "no smooth-target fit")
+               + ". Verdict (held when every conclusive fit agrees with its prediction, in "
+               f"part when some do): {summary['verdict'].markdown()}."),
         figures=[str(f.relative_to(outdir)) for f in figures],
         tables=tables,
         notes=[
+            verdict.rules_note("interval", "seeds"),
             "eps is the root mean squared error on a test set of new instances and points "
             "(targets have unit variance, so eps is relative); the theorems' eps is a "
             "sup-norm distance, which bounds the RMS error from above. N is the primary "
@@ -287,6 +210,11 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
             f"{list(config['totals_encoders'])} with primary widths "
             f"{list(config['totals_widths'])}; a plain MLP on [x, I] with two hidden layers "
             f"of width {list(config['mlp_widths'])}; '-' means no configuration reached it.",
-            _diagnostics(finals, config),
+            _diagnostics(summary["diagnostics"], config),
         ],
     )
+
+
+def report(records: list[dict[str, Any]], outdir: Path) -> Section:
+    """Exponent fits per (target, m1, m2, method), totals on the structured target."""
+    return render(summarize(records), records, outdir)

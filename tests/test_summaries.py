@@ -1,0 +1,276 @@
+"""Numbers in, verdicts out: each experiment's `summarize` on hand-made records, the
+verdict rules, and what `build_report` adds (quick mark, settings, claims)."""
+
+import json
+import math
+
+import pytest
+
+from hypermod.experiments import assumption1, assumption2, rotation_depth, rotation_embedding
+from hypermod.experiments.modularity_scaling.summary import summarize as scaling_summary
+from hypermod.experiments.report import QUICK_MARK, build_report
+from hypermod.reporting import verdict
+from hypermod.reporting.verdict import HELD, INCONCLUSIVE, NOT_HELD, PART, Verdict
+from hypermod.sweep import config_record
+from hypermod.tasks import chance_error
+
+N1 = Verdict(INCONCLUSIVE, "n=1: no spread to judge a difference")
+
+
+def _record(experiment, rows, config=None, unit_keys=("dataset",)):
+    last = rows[-1]
+    return {"status": "finished", "experiment": experiment, "config": config or {},
+            "unit": {**{k: last[k] for k in unit_keys}, "seed": last["seed"]}, "rows": rows}
+
+
+def _depth_records(errors, epoch=10, config=None):
+    """rotation-depth records from {(method, depth): [error per seed]}."""
+    return [_record("rotation-depth", [{"dataset": "mnist", "method": m, "depth": d,
+                                        "seed": seed, "epoch": epoch, "test_error": err,
+                                        "trainable": 100}],
+                    config, ("dataset", "method", "depth"))
+            for (m, d), errs in errors.items() for seed, err in enumerate(errs, 1)]
+
+
+# ---- the rules ----------------------------------------------------------------------
+
+def test_compare_counts_a_difference_only_beyond_two_standard_errors():
+    h = {"mean": 0.30, "std": 0.05, "n": 2}
+    e = {"mean": 0.40, "std": 0.05, "n": 2}
+    c = verdict.compare(h, e)
+    assert c["diff"] == pytest.approx(-0.10) and c["se"] == pytest.approx(0.05)
+    assert c["lower"] == "first"  # 0.10 > 2 * 0.05
+    assert verdict.compare(e, h)["lower"] == "second"
+    assert verdict.compare({**h, "mean": 0.35}, e)["lower"] == "noise"  # 0.05 < 0.10
+
+
+def test_tally_and_seed_rule():
+    assert verdict.tally(3, 0, 3) == Verdict(HELD)
+    assert verdict.tally(1, 0, 3) == Verdict(PART)
+    assert verdict.tally(0, 1, 3) == Verdict(NOT_HELD)
+    assert verdict.tally(0, 0, 3) == Verdict(INCONCLUSIVE, "every difference within noise")
+    assert verdict.tally(0, 0, 0) is None
+    assert verdict.seeds_reason(2, 1, 5) == N1.reason and verdict.seeds_reason(2, 3) is None
+
+
+@pytest.mark.parametrize("slope,low,high,seeds,predicted,want", [
+    # the defect of issue 15: "inside the interval" for [-5.68, 12.42] against 1
+    (3.37, -5.68, 12.42, 3, 1.0,
+     Verdict(INCONCLUSIVE, "95% interval [-5.68, 12.42] is wider than the prediction 1")),
+    (1.1, 0.9, 1.3, 3, 1.0, Verdict("agrees")),
+    (1.5, 1.4, 1.6, 3, 1.0, Verdict("steeper", "1.50x")),
+    (1.5, 1.4, 1.6, 3, 2.0, Verdict("shallower", "0.75x")),
+    (1.5, math.nan, math.nan, 1, 1.0, N1),
+    (0.5, 0.0, 1.0, 2, None,
+     Verdict(INCONCLUSIVE, "95% interval [0.00, 1.00] is wider than the measured slope")),
+    (0.5, 0.4, 0.6, 2, None, Verdict("no prediction")),
+])
+def test_exponent_verdicts(slope, low, high, seeds, predicted, want):
+    assert verdict.exponent(slope, low, high, seeds, predicted) == want
+
+
+def test_a_claim_from_its_parts():
+    agree, steep, open_ = Verdict("agrees"), Verdict("steeper", "2.00x"), N1
+    assert verdict.from_parts([agree, agree]) == Verdict(HELD)
+    assert verdict.from_parts([agree, steep, open_]) == Verdict(PART, "1 of 3 inconclusive")
+    assert verdict.from_parts([steep]) == Verdict(NOT_HELD)
+    assert verdict.from_parts([open_, open_]) == N1
+
+
+# ---- rotation-depth -----------------------------------------------------------------
+
+def test_rotation_depth_single_seed_gaps_are_inconclusive():
+    # issue 15: single-seed gaps of 0.025 were called held
+    s = rotation_depth.summarize(_depth_records({("hyper", 2): [0.300], ("embedding", 2): [0.325],
+                                                 ("hyper", 4): [0.310], ("embedding", 4): [0.335]}))
+    data = s["datasets"]["mnist"]
+    assert data["verdict"] == N1
+    assert [d["outcome"] for d in data["depths"]] == ["too few seeds"] * 2
+    assert data["mean_hyper"] == pytest.approx(0.305)
+    assert data["mean_embedding"] == pytest.approx(0.330)
+
+
+def test_rotation_depth_at_chance_level_is_inconclusive():
+    # issue 15: a 1-epoch sweep at chance level was called "did not hold"
+    chance = chance_error(12, "reference")
+    assert chance == 0.875
+    s = rotation_depth.summarize(_depth_records(
+        {("hyper", 2): [0.880, 0.884], ("embedding", 2): [0.870, 0.871]}, epoch=1))
+    assert s["chance"] == chance
+    assert s["datasets"]["mnist"]["verdict"] == Verdict(
+        INCONCLUSIVE, "neither method learned: errors within 0.02 of the best constant guess "
+                      "0.875")
+
+
+def test_rotation_depth_counts_depths_beyond_noise():
+    s = rotation_depth.summarize(_depth_records({
+        ("hyper", 2): [0.20, 0.22], ("embedding", 2): [0.40, 0.42],   # beyond noise
+        ("hyper", 4): [0.30, 0.40], ("embedding", 4): [0.32, 0.42],   # within noise
+    }))
+    data = s["datasets"]["mnist"]
+    d2, d4 = data["depths"]
+    assert d2["hyper"]["mean"] == pytest.approx(0.21) and d2["outcome"] == "hyper"
+    assert d2["se"] == pytest.approx(math.sqrt(2 * 0.02 ** 2 / 2 / 2))
+    assert d4["diff"] == pytest.approx(-0.02) and d4["outcome"] == "within noise"
+    assert data["count"]["hyper"] == 1 and data["count"]["within noise"] == 1
+    assert data["verdict"] == Verdict(PART)
+
+
+def test_rotation_depth_held_and_not():
+    held = rotation_depth.summarize(_depth_records(
+        {("hyper", 2): [0.20, 0.22], ("embedding", 2): [0.40, 0.42]}))
+    assert held["datasets"]["mnist"]["verdict"] == Verdict(HELD)
+    lost = rotation_depth.summarize(_depth_records(
+        {("hyper", 2): [0.40, 0.42], ("embedding", 2): [0.20, 0.22]}))
+    assert lost["datasets"]["mnist"]["verdict"] == Verdict(NOT_HELD)
+
+
+# ---- rotation-embedding -------------------------------------------------------------
+
+def _embedding_records(hyper, emb):
+    config = {"embedding_dims": [100], "lrs": [0.1]}
+    rows = [("hyper", 0, e, seed) for seed, e in enumerate(hyper, 1)]
+    rows += [("embedding", 100, e, seed) for seed, e in enumerate(emb, 1)]
+    return [_record("rotation-embedding", [{"dataset": "mnist", "method": m, "E": big,
+                                            "lr": 0.1, "seed": seed, "epoch": 3,
+                                            "test_error": err}],
+                    config, ("dataset", "method", "E", "lr"))
+            for m, big, err, seed in rows]
+
+
+@pytest.mark.parametrize("hyper,emb,want", [
+    ([0.30, 0.31], [0.40, 0.41], Verdict(HELD)),
+    ([0.40, 0.41], [0.30, 0.31], Verdict(NOT_HELD)),
+    ([0.30, 0.40], [0.32, 0.42], Verdict(INCONCLUSIVE, "the difference is within noise")),
+    ([0.30], [0.40], N1),
+])
+def test_rotation_embedding_verdicts(hyper, emb, want):
+    data = rotation_embedding.summarize(_embedding_records(hyper, emb))["datasets"]["mnist"]
+    assert data["verdict"] == want
+    assert data["hyper"]["mean"] == pytest.approx(sum(hyper) / len(hyper))
+    assert data["embedding"]["E"] == 100
+
+
+# ---- the assumptions ----------------------------------------------------------------
+
+def _a1_records(gaps, teacher=0.5):
+    return [_record("assumption1", [{"dataset": "uniform", "seed": seed, "epoch": ep,
+                                     "dist_students": g / ep, "dist_teacher": teacher / ep}
+                                    for ep in (1, 2)])
+            for seed, g in enumerate(gaps, 1)]
+
+
+def test_assumption1_verdicts():
+    data = assumption1.summarize(_a1_records([0.1, 0.2]))["datasets"]["uniform"]
+    assert data["ratio"] == pytest.approx(0.3) and data["verdict"] == Verdict(HELD)
+    data = assumption1.summarize(_a1_records([0.6, 0.8]))["datasets"]["uniform"]
+    assert data["ratio"] == pytest.approx(1.4) and data["verdict"] == Verdict(NOT_HELD)
+    assert assumption1.summarize(_a1_records([0.1]))["datasets"]["uniform"]["verdict"] == N1
+    lost = assumption1.summarize(_a1_records([math.nan, math.nan]))["datasets"]["uniform"]
+    assert lost["verdict"] == Verdict(INCONCLUSIVE, "every run diverged")
+
+
+def _a2_records(errors):
+    """{width: [error per seed]}."""
+    return [_record("assumption2", [{"dataset": "digits", "width": w, "seed": seed,
+                                     "epoch": 1, "test_error": e, "test_mse": e / 10,
+                                     "params": 10 * w}], unit_keys=("dataset", "width"))
+            for w, errs in errors.items() for seed, e in enumerate(errs, 1)]
+
+
+def test_assumption2_verdicts():
+    data = assumption2.summarize(_a2_records({1: [0.5, 0.6], 2: [0.3, 0.4], 4: [0.2, 0.1]}))
+    data = data["datasets"]["digits"]
+    assert data["rho"] == pytest.approx(-1.0) and data["falls"] == 2
+    assert data["verdict"] == Verdict(HELD)
+    rising = assumption2.summarize(_a2_records({1: [0.1, 0.1], 2: [0.3, 0.3], 4: [0.2, 0.2]}))
+    assert rising["datasets"]["digits"]["verdict"] == Verdict(NOT_HELD)
+    two = assumption2.summarize(_a2_records({1: [0.5, 0.6], 2: [0.3, 0.4]}))
+    assert two["datasets"]["digits"]["verdict"] == Verdict(INCONCLUSIVE,
+                                                           "only 2 width(s) finished")
+    one_seed = assumption2.summarize(_a2_records({1: [0.5], 2: [0.3], 4: [0.2]}))
+    assert one_seed["datasets"]["digits"]["verdict"] == N1
+
+
+# ---- modularity-scaling -------------------------------------------------------------
+
+SCALING = {"r": 1.0, "delta": 0.1, "encoder_width": 16, "embedding_dim": 4, "m1s": [1],
+           "m2s": [1], "widths": [1, 2, 4, 8], "totals_encoders": [], "totals_widths": [],
+           "mlp_widths": [], "max_steps": 100}
+
+
+def _scaling_records(exponents):
+    """Smooth-target curves with N ~ eps^-a exactly, a per (method, seed)."""
+    out = []
+    for (method, seed), a in exponents.items():
+        for width in SCALING["widths"]:
+            n = 3 * width + 1
+            rmse = (n / 4) ** (-1 / a)
+            row = {"target": "smooth", "m1": 1, "m2": 1, "method": method, "width": width,
+                   "encoder": 16, "seed": seed, "epoch": 1, "primary": n, "trainable": n,
+                   "train_mse": rmse ** 2, "test_mse": rmse ** 2, "test_rmse": rmse,
+                   "steps": 50}
+            out.append(_record("modularity-scaling", [row], SCALING, ("method", "width")))
+    return out
+
+
+def test_scaling_verdicts_per_fit_and_for_the_claim():
+    s = scaling_summary(_scaling_records({("hyper", 1): 1.0, ("hyper", 2): 1.0,
+                                          ("embedding", 1): 1.0, ("embedding", 2): 1.0}))
+    fits = {f["method"]: f for f in s["fits"]}
+    assert fits["hyper"]["slope"] == pytest.approx(1.0) and fits["hyper"]["predicted"] == 1
+    assert fits["hyper"]["verdict"] == Verdict("agrees")
+    assert fits["embedding"]["verdict"] == Verdict("shallower", "0.50x")  # predicted 2
+    assert s["verdict"] == Verdict(PART)
+
+
+def test_scaling_wide_interval_is_inconclusive():
+    s = scaling_summary(_scaling_records({("hyper", 1): 0.5, ("hyper", 2): 1.5}))
+    (fit,) = s["fits"]
+    assert fit["slope"] == pytest.approx(1.0) and fit["high"] - fit["low"] > 1
+    assert fit["verdict"].word == INCONCLUSIVE
+    assert fit["verdict"].reason.endswith("is wider than the prediction 1")
+    assert s["verdict"].word == INCONCLUSIVE
+
+
+def test_scaling_single_seed_is_inconclusive():
+    s = scaling_summary(_scaling_records({("hyper", 1): 2.0}))
+    assert s["fits"][0]["verdict"] == N1 and s["verdict"] == N1
+
+
+# ---- build_report -------------------------------------------------------------------
+
+def _write(root, records):
+    for i, record in enumerate(records):
+        path = root / record["experiment"] / "runs" / f"{i}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record))
+
+
+def test_quick_settings_are_marked_and_claims_come_back_plain(tmp_path):
+    quick = config_record(rotation_depth.QUICK)
+    _write(tmp_path, _depth_records({("hyper", 2): [0.880], ("embedding", 2): [0.870]},
+                                    config=quick))
+    report = build_report(tmp_path, log=lambda _: None)
+    assert report.path == tmp_path / "report.md" and str(report) == str(report.path)
+    text = report.path.read_text()
+    title = f"Rotation prediction against encoder depth {QUICK_MARK}"
+    assert f"- **{title}** (`rotation-depth`)" in text and f"## {title}" in text
+    ((got_title, claim),) = report.claims
+    assert got_title == title and "**" not in claim
+    assert "on mnist: inconclusive (n=1: no spread to judge a difference)" in claim
+
+
+def test_settings_table_lists_the_union_of_the_grids(tmp_path):
+    # A resumed sweep that added mnist: its records say so, the first ones do not.
+    old = _depth_records({("hyper", 2): [0.2, 0.21], ("embedding", 2): [0.4, 0.41]},
+                         config={"epochs": 10, "datasets": ["digits"]})
+    for r in old:
+        r["rows"][0]["dataset"] = r["unit"]["dataset"] = "digits"
+    new = _depth_records({("hyper", 2): [0.2, 0.21], ("embedding", 2): [0.4, 0.41]},
+                         config={"epochs": 10, "datasets": ["digits", "mnist"]})
+    _write(tmp_path, old + new)
+    text = build_report(tmp_path, log=lambda _: None).path.read_text()
+    assert '| datasets | ["digits", "mnist"] |' in text
+    assert "| units ran | dataset: digits, mnist; method: hyper, embedding; depth: 2 |" in text
+    assert QUICK_MARK not in text
