@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from hypermod import theory
 from hypermod.models.zoo import ZooConfig
+from hypermod.theory import zoo_params
 
 COUNTS = ("trainable", "primary")
 TOLERANCE = 0.01
@@ -39,7 +39,7 @@ class BudgetMatch:
 def counts(config: ZooConfig, d_instance: int, d_x: int, outputs: int) -> dict[str, int]:
     """Parameters by role of `config`'s model, with "trainable" and "primary"."""
     c = config
-    return theory.zoo_params(c.method, d_instance, d_x, outputs, c.encoder_hidden,
+    return zoo_params(c.method, d_instance, d_x, outputs, c.encoder_hidden,
                              c.encoder_depth, c.primary_hidden, c.primary_bias,
                              c.embedding_dim, c.rank, c.chunk_size, c.chunk_dim,
                              c.generated_layers)
