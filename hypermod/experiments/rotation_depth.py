@@ -102,13 +102,13 @@ def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> Rotatio
 
 def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one model; one row per epoch."""
-    return unit_rows(_spec(config, item, ctx), [item], ctx)[item.seed]
+    return unit_rows(_spec(config, item, ctx), [item], ctx, NAME)[item.seed]
 
 
 def run_ensemble(config: RotationDepthConfig, items: list[Unit],
                  ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
     """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
-    return unit_rows(_spec(config, items[0], ctx), items, ctx)
+    return unit_rows(_spec(config, items[0], ctx), items, ctx, NAME)
 
 
 # What `report` reads from every row (checked before: a file without them is skipped).

@@ -110,13 +110,13 @@ def _spec(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> Rot
 
 def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one model; one row per epoch."""
-    return unit_rows(_spec(config, item, ctx), [item], ctx)[item.seed]
+    return unit_rows(_spec(config, item, ctx), [item], ctx, NAME)[item.seed]
 
 
 def run_ensemble(config: RotationEmbeddingConfig, items: list[Unit],
                  ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
     """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
-    return unit_rows(_spec(config, items[0], ctx), items, ctx)
+    return unit_rows(_spec(config, items[0], ctx), items, ctx, NAME)
 
 
 def _best(stats: list[dict[str, Any]]) -> dict[str, Any] | None:
