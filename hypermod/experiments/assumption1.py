@@ -13,25 +13,24 @@ uniform noise in [-1, 1]^(1x28x28), fresh for every batch as in the reference.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
+from hypermod.data import MNIST_MEAN, MNIST_STD
 from hypermod.models import conv_teacher, shallow_mlp
 from hypermod.reporting import Section, final_rows, group_stats, markdown_table, pm, verdict
 from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
 from hypermod.tasks.limits import limited
-from hypermod.training import resolve_device
+from hypermod.training import TrainConfig, resolve_device, train
 
 NAME = "assumption1"
 NOISE_SHAPE = (1, 28, 28)
-MEAN, STD = 0.1307, 0.3081
 
 
 @dataclass(frozen=True)
@@ -74,54 +73,92 @@ QUICK = Assumption1Config(datasets=("uniform",), epochs=60, lr=0.05, noise_size=
                           limit_train=2_000, limit_test=1_000, seeds=2)
 
 
-class _Inputs:
-    """Training batches and a held-out set of teacher inputs, on the device."""
+class StudentPair(nn.Module):
+    """The two students as one model: (B, C, H, W) -> (B, 2, 10), student k in [:, k].
+
+    Trained with one optimizer on the sum of their losses, each student still receives
+    exactly its own gradient, so this is two separate fits on the same batches."""
+
+    def __init__(self, d: int, width: int):
+        super().__init__()
+        self.students = nn.ModuleList(shallow_mlp(d, width, 10, "relu", normalize_rows=True)
+                                      for _ in range(2))
+
+    def forward(self, x: Tensor) -> Tensor:
+        flat = x.flatten(1)
+        return torch.stack([s(flat) for s in self.students], dim=1)
+
+
+class TeacherTask:
+    """Inputs (fresh uniform noise per batch, or normalized images) and the fixed random
+    teacher's outputs for them, as a `hypermod.tasks.Task`.
+
+    The loss is the sum of the two students' MSEs to the teacher; `errors` counts the
+    held-out inputs where student 1's largest output is not the teacher's.
+    """
 
     def __init__(self, name: str, config: Assumption1Config, ctx: SweepContext, seed: int,
                  device: torch.device):
-        self.name, self.config, self.device = name, config, device
+        self.config, self.device = config, device
         if name == "uniform":
             self.shape = NOISE_SHAPE
             held_out = torch.Generator().manual_seed(10_000_019 + seed)
             self.test = torch.rand(config.noise_size, *NOISE_SHAPE, generator=held_out)
             self.test = (self.test * 2 - 1).to(device)
             self.train = None
-            return
-        data = limited(ctx.dataset(name), config.limit_train, config.limit_test)
-        if min(data.image_shape[1:]) < 28:
-            raise ValueError(f"assumption1's teacher needs images of at least 28x28; {name} "
-                             f"has {data.image_shape[1]}x{data.image_shape[2]}")
-        self.shape = data.image_shape
-        self.train = torch.from_numpy(data.train_images).to(device)
-        self.test = self._normalize(torch.from_numpy(data.test_images).to(device))
+        else:
+            data = limited(ctx.dataset(name), config.limit_train, config.limit_test)
+            if min(data.image_shape[1:]) < 28:
+                raise ValueError(f"assumption1's teacher needs images of at least 28x28; "
+                                 f"{name} has {data.image_shape[1]}x{data.image_shape[2]}")
+            self.shape = data.image_shape
+            self.train = torch.from_numpy(data.train_images).to(device)
+            self.test = self._normalize(torch.from_numpy(data.test_images).to(device))
+        self.teacher = conv_teacher(self.shape[0], self.shape[1]).to(device).eval()
 
     @staticmethod
     def _normalize(images: Tensor) -> Tensor:
-        return (images.float() / 255 - MEAN) / STD
+        return (images.float() / 255 - MNIST_MEAN) / MNIST_STD
 
-    def batches(self, generator: torch.Generator) -> Iterator[Tensor]:
-        """One epoch of (B, C, H, W) training inputs."""
-        bs = self.config.batch_size
-        if self.train is None:
-            for start in range(0, self.config.noise_size, bs):
-                n = min(bs, self.config.noise_size - start)
-                yield torch.rand(n, *self.shape, generator=generator, device=self.device) * 2 - 1
-            return
-        order = torch.randperm(self.train.shape[0], generator=generator, device=self.device)
-        for start in range(0, order.shape[0], bs):
-            yield self._normalize(self.train[order[start : start + bs]])
+    @property
+    def num_train(self) -> int:
+        return self.config.noise_size if self.train is None else self.train.shape[0]
+
+    def train_noise(self, count: int, generator: torch.Generator) -> Tensor | None:
+        """Uniform noise in [-1, 1]: the inputs themselves (count, C, H, W); else None."""
+        if self.train is not None:
+            return None
+        return torch.rand(count, *self.shape, generator=generator, device=self.device) * 2 - 1
+
+    @torch.no_grad()
+    def _pair(self, x: Tensor) -> tuple[tuple[Tensor], Tensor]:
+        return (x,), self.teacher(x)
+
+    def batch_from(self, index: Tensor, noise: Tensor | None):
+        return self._pair(noise if self.train is None else self._normalize(self.train[index]))
+
+    def test_batches(self, batch_size: int):
+        for start in range(0, self.test.shape[0], batch_size):
+            yield self._pair(self.test[start : start + batch_size])
+
+    def losses(self, output: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+        """Student 1's plus student 2's MSE to the teacher, per input (N,) or averaged."""
+        if reduction == "mean":
+            return sum(F.mse_loss(output[:, k], target) for k in range(output.shape[1]))
+        return ((output - target[:, None]) ** 2).mean(dim=2).sum(dim=1)
+
+    def errors(self, output: Tensor, target: Tensor) -> Tensor:
+        return (output[:, 0].argmax(dim=1) != target.argmax(dim=1)).sum()
 
 
 @torch.no_grad()
-def _distances(teacher, students, test: Tensor, batch_size: int) -> dict[str, float]:
-    sums = torch.zeros(3, device=test.device)
-    for start in range(0, test.shape[0], batch_size):
-        x = test[start : start + batch_size]
-        t = teacher(x)
-        a, b = (s(x.flatten(1)) for s in students)
-        n = x.shape[0]
-        sums += torch.stack([F.mse_loss(a, b), F.mse_loss(a, t), F.mse_loss(b, t)]) * n
-    students_gap, teacher_gap, teacher_gap_2 = (sums / test.shape[0]).tolist()
+def _distances(pair: StudentPair, task: TeacherTask) -> dict[str, float]:
+    sums = torch.zeros(3, device=task.test.device)
+    for (x,), t in task.test_batches(task.config.test_batch_size):
+        out = pair(x)
+        a, b = out[:, 0], out[:, 1]
+        sums += torch.stack([F.mse_loss(a, b), F.mse_loss(a, t), F.mse_loss(b, t)]) * x.shape[0]
+    students_gap, teacher_gap, teacher_gap_2 = (sums / task.test.shape[0]).tolist()
     return {"dist_students": students_gap, "dist_teacher": teacher_gap,
             "dist_teacher_2": teacher_gap_2}
 
@@ -130,29 +167,26 @@ def run(config: Assumption1Config, item: Unit, ctx: SweepContext) -> list[dict[s
     """Fit two students to one random teacher; one row per epoch (epoch 0: at init)."""
     name = dict(item.point)["dataset"]
     device = resolve_device(ctx.device)
-    inputs = _Inputs(name, config, ctx, item.seed, device)
     torch.manual_seed(item.seed)
-    channels, size = inputs.shape[0], inputs.shape[1]
-    teacher = conv_teacher(channels, size).to(device).eval()
-    d = channels * size * inputs.shape[2]
-    students = [shallow_mlp(d, config.width, 10, "relu", normalize_rows=True).to(device)
-                for _ in range(2)]
-    opts = [torch.optim.SGD(s.parameters(), lr=config.lr, momentum=config.momentum)
-            for s in students]
-    generator = torch.Generator(device=device).manual_seed(item.seed)
-    rows = [{**item.as_dict(), "epoch": 0,
-             **_distances(teacher, students, inputs.test, config.test_batch_size)}]
-    for epoch in range(1, config.epochs + 1):
-        for x in inputs.batches(generator):
-            with torch.no_grad():
-                target = teacher(x)
-            for student, opt in zip(students, opts):
-                loss = F.mse_loss(student(x.flatten(1)), target)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-        rows.append({**item.as_dict(), "epoch": epoch,
-                     **_distances(teacher, students, inputs.test, config.test_batch_size)})
+    task = TeacherTask(name, config, ctx, item.seed, device)
+    shape = task.shape
+    pair = StudentPair(shape[0] * shape[1] * shape[2], config.width).to(device)
+    rows = [{**item.as_dict(), "epoch": 0, **_distances(pair, task)}]
+
+    def on_epoch(metrics: list[dict[str, Any] | None]) -> None:
+        row = metrics[0]
+        if row.get("diverged"):  # NaN weights: no distances to measure
+            gaps = {"dist_students": None, "dist_teacher": None, "dist_teacher_2": None,
+                    "diverged": True, "last_finite_loss": row["last_finite_loss"]}
+        else:
+            gaps = _distances(pair, task)
+        rows.append({**item.as_dict(), "epoch": row["epoch"], "train_loss": row["train_loss"],
+                     **gaps})
+
+    train(pair, task, TrainConfig(epochs=config.epochs, lr=config.lr, momentum=config.momentum,
+                                  batch_size=config.batch_size,
+                                  test_batch_size=config.test_batch_size, seed=item.seed),
+          progress=False, on_epoch=on_epoch)
     return rows
 
 
