@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hypermod.results import check_unit_record, read_json, write_atomic
+from hypermod.results import check_run_record, check_unit_record, read_json, write_atomic
 
 # Row fields that hold parameter counts: by role (a dict), or the trainable total.
 _COUNT_FIELDS = ("param_counts", "trainable", "params")
@@ -55,7 +55,7 @@ def load_frame(directory: str | os.PathLike,
         try:
             record = read_json(path)
             if path.name == "result.json":
-                rows += _run_rows(_check_run_record(record, path), path)
+                rows += _run_rows(check_run_record(record, path), path)
             else:
                 name = record.get("experiment") if isinstance(record, dict) else None
                 fields = (row_fields or {}).get(name) if isinstance(name, str) else None
@@ -89,29 +89,6 @@ def export_csv(directory: str | os.PathLike, path: str | os.PathLike,
 def _result_paths(directory: Path) -> list[Path]:
     patterns = ("result.json", "*/result.json", "runs/*.json", "*/runs/*.json")
     return sorted({p for pattern in patterns for p in directory.glob(pattern)})
-
-
-def _check_run_record(record: Any, path: Path) -> dict[str, Any]:
-    """`record` if it is a `hypermod run` result with epochs; else ValueError naming `path`."""
-    def bad(problem: str) -> ValueError:
-        return ValueError(f"{path}: not a valid run result ({problem})")
-
-    if not isinstance(record, dict):
-        raise bad(f"a JSON {type(record).__name__}, not an object")
-    if record.get("status") not in ("finished", "diverged"):
-        raise bad(f"status is {record.get('status')!r}, not 'finished' or 'diverged'")
-    if not isinstance(record.get("config"), dict):
-        raise bad("'config' is not an object")
-    epochs = record.get("epochs")
-    if not isinstance(epochs, list) or not epochs:
-        raise bad("'epochs' is not a non-empty list")
-    for i, row in enumerate(epochs):
-        if not isinstance(row, dict):
-            raise bad(f"epoch row {i} is not an object")
-        epoch = row.get("epoch")
-        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
-            raise bad(f"epoch row {i} has no epoch >= 0")
-    return record
 
 
 def _run_rows(record: dict[str, Any], path: Path) -> list[dict[str, Any]]:

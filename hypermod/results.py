@@ -167,6 +167,29 @@ def check_unit_record(record: Any, path: str | os.PathLike,
     return record
 
 
+def check_run_record(record: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """`record` if it is a `hypermod run` result with epochs; else ValueError naming `path`."""
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{path}: not a valid run result ({problem})")
+
+    if not isinstance(record, dict):
+        raise bad(f"a JSON {type(record).__name__}, not an object")
+    if record.get("status") not in ("finished", "diverged"):
+        raise bad(f"status is {record.get('status')!r}, not 'finished' or 'diverged'")
+    if not isinstance(record.get("config"), dict):
+        raise bad("'config' is not an object")
+    epochs = record.get("epochs")
+    if not isinstance(epochs, list) or not epochs:
+        raise bad("'epochs' is not a non-empty list")
+    for i, row in enumerate(epochs):
+        if not isinstance(row, dict):
+            raise bad(f"epoch row {i} is not an object")
+        epoch = row.get("epoch")
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            raise bad(f"epoch row {i} has no epoch >= 0")
+    return record
+
+
 def _is(value: Any, kind: type) -> bool:
     """JSON-level type check: bools are not numbers; float admits ints and None."""
     if isinstance(value, bool):
