@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hypermod.config import override
+from hypermod.experiments import get_experiment, settings_for
 from hypermod.experiments.report import load_results
 from hypermod.sweep import Experiment, SweepContext, run_sweep, unit
 
@@ -195,3 +196,27 @@ def test_a_killed_sweep_process_resumes_where_it_stopped(tmp_path, sig):
     for name, content in done.items():
         assert (runs / name).read_bytes() == content
     assert not list(runs.glob(".*"))
+
+
+def test_a_unit_records_the_environment_its_job_ran_in(tmp_path):
+    """An executor elsewhere (a GPU worker, say) reports its own environment; the driver
+    writes that, not its own."""
+    from hypermod.sweep import InProcess, compute
+
+    class Elsewhere(InProcess):
+        def run(self, jobs, done):
+            for job in jobs:
+                outcome = compute(job, self.context)
+                outcome.environment = {**outcome.environment, "device": "cuda:7"}
+                outcome.host = "worker-3"
+                done(job, outcome)
+
+    experiment = get_experiment("assumption2")
+    config = override(settings_for(experiment, seeds=1), ["widths=1", "epochs=1",
+                                                          "limit_train=64", "limit_test=32"])
+    ctx = SweepContext("cpu", progress=False)
+    run_sweep(experiment, config, tmp_path, ctx, log=lambda _: None,
+              executor=Elsewhere(ctx))
+    (record,) = load_results(tmp_path)[0]["assumption2"]
+    assert record["environment"]["device"] == "cuda:7"
+    assert record["worker"]["host"] == "worker-3"

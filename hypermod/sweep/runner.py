@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from hypermod.results import WriteError, code_version, make_record
+from hypermod.results import WriteError, code_version, environment, make_record
 from hypermod.sweep.context import SweepContext, SweepSettings
 from hypermod.sweep.spec import Experiment, Row, Unit
 from hypermod.sweep.store import Claim, SweepStore
@@ -45,6 +45,8 @@ class Outcome:
         started: when it started (UTC); seconds: its wall time where it ran.
         error: why it failed ("ExceptionType: message"), None when it finished.
         host: the machine that ran it; attempts: how many tries it took.
+        environment: versions and device where it ran (`results.environment`), which
+            may not be the driver's (a Ray worker with a GPU, say).
     """
 
     rows: dict[int, list[Row]] | None
@@ -53,6 +55,7 @@ class Outcome:
     error: str | None = None
     host: str = field(default_factory=platform.node)
     attempts: int = 1
+    environment: dict[str, Any] | None = None
 
 
 class Executor(Protocol):
@@ -83,7 +86,8 @@ def compute(job: Job, context: SweepContext | None = None) -> Outcome:
         rows = {units[0].seed: job.experiment.run(job.config, units[0], context)}
     else:
         rows = job.experiment.run_ensemble(job.config, units, context)
-    return Outcome(rows, started, time.perf_counter() - wall)
+    return Outcome(rows, started, time.perf_counter() - wall,
+                   environment=environment(context.device))
 
 
 class InProcess:
@@ -108,11 +112,14 @@ def unit_record(job: Job, item: Unit, store: SweepStore, outcome: Outcome,
     # Where the job ran: the host (a Ray worker's, say), its tries and its wall time there.
     worker = {"host": outcome.host, "attempts": outcome.attempts,
               "job_seconds": outcome.seconds}
-    return make_record({"status": "finished", "experiment": job.experiment.name,
-                        "unit": item.as_dict(), "config": store.record,
-                        "rows": outcome.rows[item.seed]},
-                       device, outcome.started, outcome.seconds / size, worker=worker,
-                       **extra)
+    record = make_record({"status": "finished", "experiment": job.experiment.name,
+                          "unit": item.as_dict(), "config": store.record,
+                          "rows": outcome.rows[item.seed]},
+                         device, outcome.started, outcome.seconds / size, worker=worker,
+                         **extra)
+    if outcome.environment is not None:  # where the job ran, not where it was written
+        record["environment"] = outcome.environment
+    return record
 
 
 def groups(pending: list[Unit], experiment: Experiment,
