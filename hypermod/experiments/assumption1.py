@@ -26,7 +26,7 @@ from hypermod.models import conv_teacher, shallow_mlp
 from hypermod.reporting import Section, final_rows, group_stats, markdown_table, pm, verdict
 from hypermod.reporting import figures as plotting
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
-from hypermod.tasks.limits import limited
+from hypermod.tasks.limits import images_on, limited
 from hypermod.training import TrainConfig, resolve_device, train
 
 NAME = "assumption1"
@@ -112,8 +112,8 @@ class TeacherTask:
                 raise ValueError(f"assumption1's teacher needs images of at least 28x28; "
                                  f"{name} has {data.image_shape[1]}x{data.image_shape[2]}")
             self.shape = data.image_shape
-            self.train = torch.from_numpy(data.train_images).to(device)
-            self.test = self._normalize(torch.from_numpy(data.test_images).to(device))
+            self.train, test = images_on(data, device)
+            self.test = self._normalize(test)
         self.teacher = conv_teacher(self.shape[0], self.shape[1]).to(device).eval()
 
     @staticmethod

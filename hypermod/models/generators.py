@@ -167,7 +167,14 @@ class PartialGenerator(nn.Module):
 
     @property
     def generated_per_instance(self) -> int:
-        return sum(math.prod(self.spec.shapes[n]) for n in self.generated_names)
+        return self.generated_count(self.spec, self.k)
+
+    @staticmethod
+    def generated_count(spec: MLPSpec, k: int) -> int:
+        """Weights of g's last k layers: what the trunk must emit per instance."""
+        first = len(spec.widths) - 1 - k
+        return sum(math.prod(shape) for name, shape in spec.shapes.items()
+                   if int(name.split(".")[1]) >= first)
 
     def forward(self, instance: Tensor) -> Tensor:
         """(B, d_I) -> (B, P) g's weights: shared ones repeated, then the generated ones."""

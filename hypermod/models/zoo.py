@@ -128,8 +128,8 @@ def build_method(config: ZooConfig, d_instance: int, d_x: int, outputs: int,
         f = ChunkedGenerator(encoder(c.embedding_dim), c.embedding_dim, spec, c.chunk_size,
                              c.chunk_dim)
     else:
-        probe = PartialGenerator(nn.Identity(), spec, c.generated_layers)
-        f = PartialGenerator(encoder(probe.generated_per_instance), spec, c.generated_layers)
+        k = c.generated_layers
+        f = PartialGenerator(encoder(PartialGenerator.generated_count(spec, k)), spec, k)
     model = HyperNetwork(f, g, method=c.method)
     if c.init == "hyperfan":
         hyperfan_init(model, torch.randn(256, d_instance) if instances is None else instances)

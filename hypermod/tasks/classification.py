@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset
-from hypermod.tasks.limits import limited
+from hypermod.tasks.limits import images_on, limited
 
 LOSSES = ("mse_onehot", "cross_entropy")
 
@@ -46,9 +46,8 @@ class ClassificationTask:
         self.loss_name, self.mean, self.std = loss, mean, std
         self.num_classes = data.num_classes
         self.input_dim = data.input_dim
-        self.train_images = torch.from_numpy(data.train_images).to(self.device)
+        self.train_images, self.test_images = images_on(data, self.device)
         self.train_labels = torch.from_numpy(data.train_labels).to(self.device)
-        self.test_images = torch.from_numpy(data.test_images).to(self.device)
         self.test_labels = torch.from_numpy(data.test_labels).to(self.device)
 
     @property

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset
-from hypermod.tasks.limits import limited
+from hypermod.tasks.limits import images_on, limited
 
 Batch = tuple[tuple[Tensor, Tensor], Tensor]
 
@@ -140,8 +140,7 @@ class INRTask:
         self.device = torch.device(device)
         data = limited(data, limit_train, limit_test)
         self.name = data.name
-        self.train_images = torch.from_numpy(data.train_images).to(self.device)
-        self.test_images = torch.from_numpy(data.test_images).to(self.device)
+        self.train_images, self.test_images = images_on(data, self.device)
         self.input_dim = data.input_dim
         _, _, height, width = self.train_images.shape
         self.image_shape = (height, width)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset
-from hypermod.tasks.limits import limited
+from hypermod.tasks.limits import images_on, limited
 
 BINNINGS = ("reference", "circular")
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -149,8 +149,7 @@ class RotationTask:
         self.device = torch.device(device)
         data = limited(data, limit_train, limit_test)
         self.name = data.name
-        self.train_images = torch.from_numpy(data.train_images).to(self.device)
-        self.test_images = torch.from_numpy(data.test_images).to(self.device)
+        self.train_images, self.test_images = images_on(data, self.device)
         self.input_dim = data.input_dim
         gen = torch.Generator().manual_seed(self.config.test_seed)
         self.test_angles = (torch.rand(len(data.test_images), generator=gen) * 360).to(self.device)

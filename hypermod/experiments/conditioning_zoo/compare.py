@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from hypermod.data import ImageDataset
+from hypermod.experiments.conditioning_zoo.experiment import sample_instances
 from hypermod.models.budget import counts, match_budget
 from hypermod.models.zoo import HYPER_FAMILY, ZOO, ZooConfig, build_method
 from hypermod.tasks import RotationTask
@@ -45,9 +46,7 @@ def compare_methods(methods: tuple[str, ...], data: ImageDataset, train: TrainCo
     dev = resolve_device(device)
     task = RotationTask(data, device=dev, limit_train=limit_train)
     d = task.input_dim
-    sample = torch.arange(min(256, task.num_train), device=dev)
-    instances = task.batch_from(sample, task.train_noise(
-        sample.shape[0], torch.Generator(dev).manual_seed(0)))[0][1].cpu()
+    instances = sample_instances(task, dev)
     out = []
     for method in methods:
         settings = ZooConfig(method=method,

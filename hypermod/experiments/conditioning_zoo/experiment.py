@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from hypermod.models import Ensemble
 from hypermod.models.budget import counts, match_budget
@@ -129,6 +130,14 @@ def make_task(config: ZooExperimentConfig, item: Unit, ctx: SweepContext):
     return task, task.input_dim, task.coord_dim, 1
 
 
+def sample_instances(task, device: torch.device, count: int = 256) -> Tensor:
+    """The first `count` training instances I of `task` (on the CPU), for the hyperfan
+    init; drawn with a generator of their own, so the runs' random streams are untouched."""
+    index = torch.arange(min(count, task.num_train), device=device)
+    noise = task.train_noise(index.shape[0], torch.Generator(device).manual_seed(0))
+    return task.batch_from(index, noise)[0][1].cpu()
+
+
 def method_config(config: ZooExperimentConfig, method: str, budget: int, d_instance: int,
                   d_x: int, outputs: int):
     """The method's settings matched to `budget` (trainable parameters), and the match."""
@@ -144,14 +153,12 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
     p = dict(items[0].point)
     task, d_instance, d_x, outputs = make_task(config, items[0], ctx)
     match = method_config(config, p["method"], p["budget"], d_instance, d_x, outputs)
-    sample = torch.arange(min(256, task.num_train), device=resolve_device(ctx.device))
-    instances = task.batch_from(sample, task.train_noise(
-        sample.shape[0], torch.Generator(sample.device).manual_seed(0)))[0][1]
+    instances = sample_instances(task, resolve_device(ctx.device))
     members = []
     for item in items:
         torch.manual_seed(item.seed)
         members.append(build_method(match.config, d_instance, d_x, outputs,
-                                    instances=instances.cpu()))
+                                    instances=instances))
     model = (members[0] if len(items) == 1 else Ensemble(members, ctx.ensemble_mode))
     model = model.to(resolve_device(ctx.device))
     histories = train(model, task, TrainConfig(
