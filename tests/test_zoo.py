@@ -170,3 +170,12 @@ def test_zoo_summary_gives_psnr_for_inr_and_no_test_with_one_seed():
     assert ranking["ranked"][0]["psnr"] == pytest.approx(20.0)
     assert ranking["ranked"][0]["heldout_psnr"] == pytest.approx(12.5)
     assert all(r["p"] is None and not r["worse"] for r in ranking["ranked"])
+
+
+def test_a_gap_equal_at_every_seed_is_certain_and_quiet():
+    """scipy warns of precision loss on constant differences (an error in this suite)."""
+    from hypermod.experiments.conditioning_zoo.report import paired_p
+
+    assert paired_p([0.3, 0.4, 0.5], [0.1, 0.2, 0.3]) == 0.0
+    assert paired_p([0.1, 0.2], [0.1, 0.2]) is None
+    assert 0.05 < paired_p([0.12, 0.10, 0.13], [0.10, 0.11, 0.12]) < 1

@@ -21,6 +21,17 @@ def _psnr(rows: list[dict[str, Any]], key: str) -> dict[tuple, float | None]:
     return {(s["method"], s["budget"]): s["mean"] for s in stats_}
 
 
+def paired_p(a: list[float], b: list[float]) -> float | None:
+    """Two-sided paired t-test p-value of a against b over seeds; None when they are
+    equal. A gap that is the same at every seed (no spread to estimate) counts as certain,
+    p = 0: the t statistic is infinite, and scipy would warn of precision loss instead."""
+    gaps = [x - y for x, y in zip(a, b)]
+    mean = sum(gaps) / len(gaps)
+    if max(gaps) - min(gaps) <= 1e-9 * max(abs(mean), 1e-12):
+        return 0.0 if mean != 0 else None
+    return float(stats.ttest_rel(a, b).pvalue)
+
+
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Per (data set, task): each method's final test metric per budget over seeds, the
     ranking at each budget, and whether each method is worse than the best one by a paired
@@ -47,9 +58,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                                and (best, budget, k[2]) in by_seed)
                 a = [by_seed[(s["method"], budget, seed)] for seed in seeds]
                 b = [by_seed[(best, budget, seed)] for seed in seeds]
-                p = None
-                if s["method"] != best and len(seeds) >= 2 and any(x != y for x, y in zip(a, b)):
-                    p = float(stats.ttest_rel(a, b).pvalue)
+                p = paired_p(a, b) if s["method"] != best and len(seeds) >= 2 else None
                 trainable, primary, ok = sizes[(s["method"], budget)]
                 ranked.append({"place": place, "method": s["method"], "stat": s, "p": p,
                                "worse": p is not None and p < SIGNIFICANCE and
