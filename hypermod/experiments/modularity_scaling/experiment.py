@@ -3,15 +3,21 @@
     hypermod sweep modularity-scaling --quick --out runs/scaling && hypermod report runs/scaling
 
 For targets y(x, I) with x in [-1, 1]^m1 and I in [-1, 1]^m2 (`hypermod.tasks.synthetic`),
-each method's primary network is swept in width under a large fixed encoder: g (an MLP
-m1 -> w -> 1 whose weights and biases f generates) and q (an MLP on [e(I), x] of width
-w). Each network trains to convergence (Adam, learning-rate cuts and early stopping on a
-validation set) and is scored on a test set of new instances. The report reads off, at
-several target errors eps (root mean squared test error; the targets have unit
-variance), the smallest primary network reaching each, fits log N on log(1/eps) and sets
-the slope beside the theory's m1/r for g and (m1+m2)/r for q. On the structured target
-it also compares the total trainable parameters needed by a hypernetwork, an embedding
-method and a plain MLP on [x, I], with encoder and MLP widths swept too.
+each method's primary network is swept in width: g (an MLP m1 -> w -> 1 whose weights
+and biases f generates) and q (an MLP on [e(I), x] of width w). At every width the
+encoder is swept too and the one of best validation error is kept (the envelope: the
+theorems let f and e be as large as needed). Each network trains until its validation
+error stops improving (Adam, learning-rate cuts) and is scored on a test set of new
+instances.
+
+Every point (target, m1, m2, method, width) is then diagnosed (`diagnosis.py`): it is
+trained again with the chosen encoder twice as wide, with twice the training budget, and
+with twice the data (instances and points per instance). A point whose error none of the
+three lowers by more than 10%, and which stopped by the rule rather than the step cap, is
+*primary-limited*: only such points enter the fits of log N on log(1/eps), whose slopes
+are set beside the theory's m1/r for g and (m1+m2)/r for q. On the structured target the
+report also compares the total trainable parameters a hypernetwork, an embedding method
+and a plain MLP on [x, I] need for equal error.
 """
 
 from __future__ import annotations
@@ -46,32 +52,36 @@ class ScalingConfig:
             "structured" (y = g*(x; f*(I))).
         m1s, m2s: input and instance dimensions; every pair runs on the smooth target.
         structured_m2s: instance dimensions of the structured target (with every m1).
-        widths: hidden widths of g and q under the large encoder.
-        encoder_width: hidden width of f and e (two hidden layers: mlp_encoder depth 1).
+        widths: hidden widths of g and q.
+        encoder_widths: hidden widths of f and e tried at every primary width (two hidden
+            layers: mlp_encoder depth 1); the one of lowest validation error is kept.
+        totals_encoders: further encoder widths tried on the structured target only, so
+            that the total-parameter comparison also sees small encoders.
         embedding_dim: E, the size of e(I).
-        totals_encoders, totals_widths: extra (encoder width x primary width) grid of both
-            methods on the structured target, for the total-parameter comparison.
-        mlp_widths: widths of the plain MLP on [x, I] (two hidden layers).
+        mlp_widths: widths of the plain MLP on [x, I] (two hidden layers), structured only.
+        diagnose: targets whose points are trained again with a wider encoder, a larger
+            training budget and more data, to find what limits them (`diagnosis.py`).
         activation: of g, q and the plain MLP (the encoders f and e use ReLU).
         r, delta: smoothness of the smooth target (coefficients ~ |w|^-(r + m/2 + delta)).
         target_seed: seed of the targets (the same function for every run).
         train_instances, val_instances, test_instances, points: set sizes (instances
             times points per instance); each seed draws its own sets.
         batch_instances: instances per Adam step.
-        lr, max_steps, patience, decays: optimization (see RegressionConfig).
+        lr, max_steps, patience, decays: optimization (see RegressionConfig); max_steps
+            is the cap, and a run stopped by it is not converged.
         seeds: repetitions (initialization, batch order and data sets).
     """
 
     datasets: tuple[str, ...] = TARGETS
     m1s: tuple[int, ...] = (1, 2)
-    m2s: tuple[int, ...] = (1, 2, 4)
+    m2s: tuple[int, ...] = (1, 2)
     structured_m2s: tuple[int, ...] = (4,)
     widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
-    encoder_width: int = 128
+    encoder_widths: tuple[int, ...] = (32, 128)
+    totals_encoders: tuple[int, ...] = (8,)
     embedding_dim: int = 8
-    totals_encoders: tuple[int, ...] = (8, 32)
-    totals_widths: tuple[int, ...] = (2, 8, 32)
     mlp_widths: tuple[int, ...] = (8, 16, 32, 64, 128)
+    diagnose: tuple[str, ...] = ("smooth",)
     activation: str = "relu"
     r: float = 1.0
     delta: float = 0.1
@@ -82,37 +92,43 @@ class ScalingConfig:
     points: int = 16
     batch_instances: int = 256
     lr: float = 1e-2
-    max_steps: int = 4000
-    patience: int = 5
+    max_steps: int = 6000
+    patience: int = 8
     decays: int = 3
     seeds: int = 3
 
     def __post_init__(self) -> None:
-        check_settings(self, nonempty=("datasets", "m1s", "m2s", "widths"),
-                       positive=("m1s", "m2s", "structured_m2s", "widths", "encoder_width",
-                                 "embedding_dim", "totals_encoders", "totals_widths",
-                                 "mlp_widths", "r", "train_instances", "val_instances",
-                                 "test_instances", "points", "batch_instances", "lr",
-                                 "max_steps", "patience", "seeds"))
-        unknown = sorted(set(self.datasets) - set(TARGETS))
-        if unknown:
-            raise ValueError(f"ScalingConfig.datasets: unknown targets {unknown}; choose "
-                             f"from {TARGETS}")
+        check_settings(self, nonempty=("datasets", "m1s", "m2s", "widths", "encoder_widths"),
+                       positive=("m1s", "m2s", "structured_m2s", "widths", "encoder_widths",
+                                 "totals_encoders", "embedding_dim", "mlp_widths", "r",
+                                 "train_instances", "val_instances", "test_instances",
+                                 "points", "batch_instances", "lr", "max_steps", "patience",
+                                 "seeds"))
+        for name in ("datasets", "diagnose"):
+            unknown = sorted(set(getattr(self, name)) - set(TARGETS))
+            if unknown:
+                raise ValueError(f"ScalingConfig.{name}: unknown targets {unknown}; choose "
+                                 f"from {TARGETS}")
         activation(self.activation)  # raises ValueError naming the choices
         if self.delta < 0 or self.decays < 0:
             raise ValueError(f"ScalingConfig needs delta >= 0 and decays >= 0, got "
                              f"delta={self.delta}, decays={self.decays}")
 
+    def encoders(self, target: str) -> tuple[int, ...]:
+        """The encoder widths tried at every primary width on `target`, increasing."""
+        extra = self.totals_encoders if target == "structured" else ()
+        return tuple(sorted(set(self.encoder_widths) | set(extra)))
+
 
 FULL = ScalingConfig()
 QUICK = ScalingConfig(m1s=(1,), m2s=(2,), structured_m2s=(2,), widths=(1, 4, 16),
-                      encoder_width=32, totals_encoders=(), mlp_widths=(8, 32),
+                      encoder_widths=(16, 32), totals_encoders=(), mlp_widths=(8, 32),
                       train_instances=256, val_instances=64, test_instances=128, points=8,
                       batch_instances=256, max_steps=300, patience=3, decays=1, seeds=2)
 
 
 def units(config: ScalingConfig) -> list[Unit]:
-    """Width sweeps on every target, then the structured target's totals grid."""
+    """One unit per (seed, target, m1, m2, method, width); the plain MLP on structured."""
     out = []
     for seed in range(1, config.seeds + 1):
         for target in config.datasets:
@@ -120,72 +136,99 @@ def units(config: ScalingConfig) -> list[Unit]:
             for m1 in config.m1s:
                 for m2 in m2s:
                     point = {"target": target, "m1": m1, "m2": m2}
-                    out += [unit(seed, **point, method=method, width=w,
-                                 encoder=config.encoder_width)
+                    out += [unit(seed, **point, method=method, width=w)
                             for method in ("hyper", "embedding") for w in config.widths]
-                    if target != "structured":
-                        continue
-                    out += [unit(seed, **point, method=method, width=w, encoder=enc)
-                            for method in ("hyper", "embedding")
-                            for enc in config.totals_encoders if enc != config.encoder_width
-                            for w in config.totals_widths]
-                    out += [unit(seed, **point, method="mlp", width=w, encoder=w)
-                            for w in config.mlp_widths]
+                    if target == "structured":
+                        out += [unit(seed, **point, method="mlp", width=w)
+                                for w in config.mlp_widths]
     return out
 
 
-@functools.lru_cache(maxsize=4)
-def _data(target: str, m1: int, m2: int, r: float, delta: float, target_seed: int,
-          data_seed: int, sizes: tuple) -> tuple[SyntheticSet, ...]:
+@functools.lru_cache(maxsize=1)
+def _target(target: str, m1: int, m2: int, r: float, delta: float, target_seed: int):
     options = {"r": r, "delta": delta} if target == "smooth" else {}
-    return splits(make_target(target, m1, m2, target_seed, **options), data_seed, sizes)
+    return make_target(target, m1, m2, target_seed, **options)
+
+
+@functools.lru_cache(maxsize=4)
+def _data(key: tuple, data_seed: int, train: tuple[int, int],
+          evaluation: tuple[tuple[int, int], ...]) -> tuple[SyntheticSet, ...]:
+    """Train, validation and test sets; the evaluation sets are drawn apart from the
+    training set, so a run with more training data is scored on the same sets."""
+    target = _target(*key)
+    return (splits(target, data_seed, (train,))[0],
+            *splits(target, data_seed + 500_000, evaluation))
+
+
+@dataclass(frozen=True)
+class _Point:
+    """What one unit trains: its settings, data sizes and device."""
+
+    config: ScalingConfig
+    point: dict[str, Any]
+    seed: int
+    device: torch.device
+
+    def train(self, encoder: int, budget: int = 1, data: int = 1) -> dict[str, Any]:
+        """One network trained to convergence (`budget` times the steps and patience,
+        `data` times the instances and points per instance); its sizes and errors."""
+        c, p = self.config, self.point
+        key = (p["target"], p["m1"], p["m2"], c.r, c.delta, c.target_seed)
+        train, val, test = (s.to(self.device) for s in _data(
+            key, 1000 + self.seed, (c.train_instances * data, c.points * data),
+            ((c.val_instances, c.points), (c.test_instances, c.points))))
+        torch.manual_seed(self.seed)
+        model = scaling_model(p["method"], p["m1"], p["m2"], p["width"], encoder_width=encoder,
+                              embedding_dim=c.embedding_dim, act=c.activation).to(self.device)
+        result = fit_regression(model, train, val, RegressionConfig(
+            lr=c.lr, batch_instances=c.batch_instances, max_steps=c.max_steps * budget,
+            patience=c.patience * budget, decays=c.decays, seed=self.seed))
+        test_mse = mse(model, test)
+        counts = model.param_counts()
+        n_train = train.instances.shape[0]
+        return {"encoder": encoder, "primary": primary_size(model),
+                "trainable": counts["trainable"], "counts": counts,
+                "train_mse": result["train_mse"], "val_mse": result["val_mse"],
+                "test_mse": test_mse, "test_rmse": test_mse ** 0.5, "steps": result["steps"],
+                "best_step": result["best_step"], "stop": result["stop"],
+                # passes over the training instances up to the kept (best) state
+                "passes": result["best_step"] * min(c.batch_instances, n_train) / n_train,
+                "train_seconds": result["seconds"], "curve": result["curve"]}
 
 
 def run(config: ScalingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
-    """Train one network to convergence; one row with its sizes and errors."""
+    """Train the point at every encoder width, keep the best by validation error, and
+    (on `config.diagnose` targets) train it again wider, longer and on more data."""
     p = dict(item.point)
-    device = resolve_device(ctx.device)
-    sizes = tuple((n, config.points) for n in (config.train_instances, config.val_instances,
-                                               config.test_instances))
-    train, val, test = (s.to(device) for s in _data(
-        p["target"], p["m1"], p["m2"], config.r, config.delta, config.target_seed,
-        1000 + item.seed, sizes))
-    torch.manual_seed(item.seed)
-    model = scaling_model(p["method"], p["m1"], p["m2"], p["width"],
-                          encoder_width=p["encoder"], embedding_dim=config.embedding_dim,
-                          act=config.activation)
-    model = model.to(device)
-    result = fit_regression(model, train, val, RegressionConfig(
-        lr=config.lr, batch_instances=config.batch_instances, max_steps=config.max_steps,
-        patience=config.patience, decays=config.decays, seed=item.seed))
-    test_mse = mse(model, test)
-    counts = model.param_counts()
-    # Passes over the training instances up to the kept (best) state; "epoch" is the
-    # pass it fell in, the field every sweep row carries.
-    passes = result["best_step"] * min(config.batch_instances, config.train_instances) \
-        / config.train_instances
-    return [{**item.as_dict(), "epoch": math.ceil(passes), "passes": passes,
-             "primary": primary_size(model),
-             "trainable": counts["trainable"], "counts": counts,
-             "train_mse": result["train_mse"], "val_mse": result["val_mse"],
-             "test_mse": test_mse, "test_rmse": test_mse ** 0.5,
-             "steps": result["steps"], "best_step": result["best_step"],
-             "train_seconds": result["seconds"],
-             "curve": result["curve"][::4] + result["curve"][-1:]}]
+    point = _Point(config, p, item.seed, resolve_device(ctx.device))
+    tried = [point.train(p["width"] if p["method"] == "mlp" else enc)
+             for enc in ((None,) if p["method"] == "mlp" else config.encoders(p["target"]))]
+    best = min(tried, key=lambda t: t["val_mse"])
+    probes = {}
+    if p["method"] != "mlp" and p["target"] in config.diagnose:
+        twice = 2 * best["encoder"]
+        wider = next((t for t in tried if t["encoder"] == twice), None) or point.train(twice)
+        probes = {"wider": wider, "longer": point.train(best["encoder"], budget=2),
+                  "data": point.train(best["encoder"], data=2)}
+    keep = ("encoder", "primary", "trainable", "val_mse", "test_rmse", "steps", "stop")
+    return [{**item.as_dict(), **best, "epoch": math.ceil(best["passes"]),
+             "curve": best["curve"][::4] + best["curve"][-1:],
+             "tried": [{k: t[k] for k in keep} for t in tried],
+             "probes": {name: {k: t[k] for k in keep} for name, t in probes.items()}}]
 
 
 EXPERIMENT = Experiment(
     name=NAME,
-    description="primary-network width sweeps on synthetic targets: measured against "
-                "predicted parameter-count exponents, and total sizes on a structured "
-                "target",
+    description="primary-network width sweeps on synthetic targets, each point diagnosed "
+                "(encoder, budget, data): measured against predicted parameter-count "
+                "exponents on primary-limited points, and total sizes on a structured target",
     full=FULL,
     quick=QUICK,
     datasets=TARGETS,
     units=units,
     run=run,
-    grid_fields=("datasets", "m1s", "m2s", "structured_m2s", "widths", "totals_encoders",
-                 "totals_widths", "mlp_widths", "seeds"),
+    grid_fields=("datasets", "m1s", "m2s", "structured_m2s", "widths", "encoder_widths",
+                 "totals_encoders", "mlp_widths", "diagnose", "seeds"),
     report=report,
     row_fields=ROW_FIELDS,
 )

@@ -125,7 +125,9 @@ def fit_regression(model: nn.Module, train: SyntheticSet, val: SyntheticSet,
     Why full batch and learning-rate cuts: the question is the best error a network of a
     given size reaches, so optimization noise should not set the floor; the cuts let Adam
     settle where a fixed rate would oscillate. Returns the best validation MSE, the train
-    MSE at that state, steps taken, seconds and the validation curve.
+    MSE at that state, steps taken, why training stopped (`stop`: "rule" when the
+    validation error stopped improving after the last cut, i.e. converged by the rule;
+    "cap" when `max_steps` ran out first; "diverged"), seconds and the validation curve.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     best, best_state, best_step = math.inf, copy.deepcopy(model.state_dict()), 0
@@ -133,7 +135,7 @@ def fit_regression(model: nn.Module, train: SyntheticSet, val: SyntheticSet,
     generator = torch.Generator(device=train.y.device).manual_seed(config.seed)
     n, batch = train.instances.shape[0], config.batch_instances or train.instances.shape[0]
     order, offset = torch.arange(n, device=train.y.device), n
-    start = time.perf_counter()
+    start, stop = time.perf_counter(), "cap"
     for step in range(1, config.max_steps + 1):
         if batch >= n:
             x, instances, y = train.x, train.instances, train.y
@@ -152,6 +154,7 @@ def fit_regression(model: nn.Module, train: SyntheticSet, val: SyntheticSet,
         current = mse(model, val)
         curve.append({"step": step, "train_mse": float(loss.detach()), "val_mse": current})
         if not math.isfinite(current):
+            stop = "diverged"
             break
         if current < best * (1 - config.min_improvement):
             best, best_state, best_step, stale = current, copy.deepcopy(model.state_dict()), \
@@ -160,10 +163,12 @@ def fit_regression(model: nn.Module, train: SyntheticSet, val: SyntheticSet,
         stale += 1
         if stale >= config.patience:
             if cuts == config.decays:
+                stop = "rule"
                 break
             cuts, stale = cuts + 1, 0
             for group in optimizer.param_groups:
                 group["lr"] *= config.decay
     model.load_state_dict(best_state)
     return {"val_mse": best, "train_mse": mse(model, train), "best_step": best_step,
-            "steps": step, "seconds": time.perf_counter() - start, "curve": curve}
+            "steps": step, "stop": stop, "seconds": time.perf_counter() - start,
+            "curve": curve}

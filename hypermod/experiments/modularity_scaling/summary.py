@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from hypermod import theory
+from hypermod.experiments.modularity_scaling.diagnosis import Diagnosis, diagnose
 from hypermod.experiments.modularity_scaling.fits import (
+    ExponentEstimate,
     envelope,
     eps_levels,
     exponent_with_ci,
@@ -18,6 +21,8 @@ from hypermod.reporting import group_stats, verdict
 
 # Target errors of the total-parameter comparison, fixed before any run.
 TOTALS_EPS = (0.5, 0.3, 0.2, 0.1, 0.05, 0.03)
+MIN_POINTS = 3  # a slope through two points has no check on its straightness
+MIN_LEVELS = 2  # error levels the total-parameter claim needs
 
 
 def predicted(target: str, method: str, m1: int, m2: int, r: float) -> float | None:
@@ -26,39 +31,57 @@ def predicted(target: str, method: str, m1: int, m2: int, r: float) -> float | N
     return theory.predicted_exponents(m1, m2, r)[method] if target == "smooth" else None
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """One (target, m1, m2, method) width sweep: test RMSE per seed and width, at the
+    encoder each seed's run chose, and each width's diagnosis."""
+
+    widths: list[int]
+    sizes: list[int]
+    errors: np.ndarray  # (seeds, widths)
+    diagnoses: list[Diagnosis]
+
+    @property
+    def used(self) -> np.ndarray:
+        """Which widths enter the fits: the primary-limited ones, and every width of a
+        sweep that was not diagnosed."""
+        return np.array([d.primary_limited or not d.diagnosed for d in self.diagnoses])
+
+
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Every fit with its verdict, the claim's verdict, N_q / N_g, totals and diagnostics.
 
-    `sweeps` and `estimates` ((target, m1, m2, method) -> curves and `ExponentEstimate`)
-    are kept for the figures.
+    `sweeps` and `estimates` ((target, m1, m2, method) -> `Sweep` and `ExponentEstimate`
+    on the primary-limited widths) are kept for the figures.
     """
     config = records[0]["config"]
-    r, encoder = config["r"], config["encoder_width"]
+    r = config["r"]
     finals = [rec["rows"][-1] for rec in records if rec["rows"]]
-    sweeps = _sweeps(finals, encoder)
-    estimates = {key: exponent_with_ci(sizes, errors) if len(sizes) >= 2 else None
-                 for key, (_, sizes, errors) in sweeps.items()}
-    fits = [_fit(key, est, predicted(t, method, m1, m2, r))
+    sweeps = _sweeps(finals)
+    estimates = {key: _estimate(sweep) for key, sweep in sweeps.items()}
+    fits = [_fit(key, sweeps[key], est, predicted(t, method, m1, m2, r))
             for key, est in estimates.items() for t, m1, m2, method in [key]]
     smooth = [f["verdict"] for f in fits if f["target"] == "smooth"]
     claim = (verdict.from_parts(smooth) if smooth
              else verdict.Verdict(verdict.INCONCLUSIVE, "no smooth-target fit"))
-    capped = sum(f["steps"] >= config["max_steps"] for f in finals)
+    totals = _totals(finals)
+    capped = sum(f.get("stop", "rule") != "rule" for f in finals)
     gaps = [f["test_mse"] / f["train_mse"] for f in finals if f["train_mse"] > 0]
     return {
-        "config": config, "r": r, "encoder": encoder, "sweeps": sweeps,
-        "estimates": estimates, "fits": fits, "verdict": claim,
-        "ratios": _ratios(sweeps), "totals": _totals(finals), "raw": _raw(finals, encoder),
+        "config": config, "r": r, "sweeps": sweeps, "estimates": estimates, "fits": fits,
+        "verdict": claim, "ratios": _ratios(sweeps), "totals": totals,
+        "totals_verdicts": _totals_verdicts(totals), "points": _points(sweeps),
+        "raw": _raw(finals),
         "diagnostics": {"runs": len(finals), "capped": capped,
                         "gap_median": float(np.median(gaps)) if gaps else None,
                         "gap_max": max(gaps) if gaps else None},
     }
 
 
-def _sweeps(finals: list[dict[str, Any]], encoder: int) -> dict[tuple, tuple]:
-    """(target, m1, m2, method) -> (widths, primary sizes, (seeds, widths) test RMSE)."""
+def _sweeps(finals: list[dict[str, Any]]) -> dict[tuple, Sweep]:
+    """(target, m1, m2, method) -> its `Sweep`, for g and q."""
     out = {}
-    rows = [r for r in finals if r["method"] != "mlp" and r["encoder"] == encoder]
+    rows = [r for r in finals if r["method"] != "mlp"]
     for key in dict.fromkeys((r["target"], r["m1"], r["m2"], r["method"]) for r in rows):
         mine = [r for r in rows if (r["target"], r["m1"], r["m2"], r["method"]) == key]
         widths = sorted({r["width"] for r in mine})
@@ -67,31 +90,67 @@ def _sweeps(finals: list[dict[str, Any]], encoder: int) -> dict[tuple, tuple]:
         errors = np.full((len(seeds), len(widths)), np.nan)
         for r in mine:
             errors[seeds.index(r["seed"]), widths.index(r["width"])] = r["test_rmse"]
-        out[key] = (widths, [size[w] for w in widths], errors)
+        out[key] = Sweep(widths, [size[w] for w in widths], errors,
+                         [diagnose([r for r in mine if r["width"] == w]) for w in widths])
     return out
 
 
-def _fit(key: tuple, est, prediction: float | None) -> dict[str, Any]:
+def _estimate(sweep: Sweep) -> ExponentEstimate | None:
+    used = sweep.used
+    if used.sum() < 2:
+        return None
+    return exponent_with_ci(np.asarray(sweep.sizes)[used], sweep.errors[:, used])
+
+
+def _fit(key: tuple, sweep: Sweep, est: ExponentEstimate | None,
+         prediction: float | None) -> dict[str, Any]:
     """One fit's numbers and verdict; without a fit, only why."""
     target, m1, m2, method = key
-    row = {"target": target, "m1": m1, "m2": m2, "method": method, "predicted": prediction}
+    used = sweep.used
+    sizes = np.asarray(sweep.sizes)[used]
+    row = {"target": target, "m1": m1, "m2": m2, "method": method, "predicted": prediction,
+           "points": int(used.sum()), "of": len(sweep.widths),
+           "diagnosed": all(d.diagnosed for d in sweep.diagnoses),
+           "decades": float(np.log10(sizes.max() / sizes.min())) if sizes.size else 0.0}
+    if row["points"] < MIN_POINTS:
+        why = (f"{row['points']} primary-limited point(s) of {row['of']}" if row["diagnosed"]
+               else f"{row['points']} point(s)")
+        return {**row, "verdict": verdict.Verdict(verdict.INCONCLUSIVE,
+                                                  f"{why}; a fit needs {MIN_POINTS}")}
     if est is None:
         return {**row, "verdict": verdict.Verdict(verdict.INCONCLUSIVE, "too few levels")}
     n = len(est.seed_slopes)
+    judged = verdict.exponent(est.slope, est.low, est.high, n, prediction)
+    if judged.word in ("steeper", "shallower") and row["diagnosed"]:
+        judged = verdict.Verdict(judged.word, f"{judged.reason}, on primary-limited points "
+                                              "only: a finding")
     return {**row, "slope": est.slope, "low": est.low, "high": est.high, "n": n,
             "pooled": est.fit.slope, "boot_low": est.boot_low, "boot_high": est.boot_high,
-            "eps": (min(est.levels), max(est.levels)), "N": (min(est.sizes), max(est.sizes)),
-            "verdict": verdict.exponent(est.slope, est.low, est.high, n, prediction)}
+            "eps": (min(est.levels), max(est.levels)), "N": (int(sizes.min()),
+                                                             int(sizes.max())),
+            "verdict": judged}
+
+
+def _points(sweeps: dict[tuple, Sweep]) -> list[dict[str, Any]]:
+    """Every point's diagnosis, with its size, for the diagnostics table."""
+    return [{"target": t, "m1": m1, "m2": m2, "method": method, "width": w, "N": n,
+             "diagnosis": d}
+            for (t, m1, m2, method), sweep in sorted(sweeps.items())
+            for w, n, d in zip(sweep.widths, sweep.sizes, sweep.diagnoses)]
 
 
 def _ratios(sweeps: dict[tuple, tuple]) -> list[dict[str, Any]]:
-    """N_q / N_g at errors both seed-averaged curves reach."""
+    """N_q / N_g at errors both seed-averaged curves reach (primary-limited widths)."""
     rows = []
-    for (target, m1, m2, method), (_, g_sizes, g_err) in sorted(sweeps.items()):
+    for (target, m1, m2, method), g in sorted(sweeps.items()):
         if method != "hyper" or (target, m1, m2, "embedding") not in sweeps:
             continue
-        _, q_sizes, q_err = sweeps[(target, m1, m2, "embedding")]
-        g_env, q_env = envelope(np.nanmean(g_err, 0)), envelope(np.nanmean(q_err, 0))
+        q = sweeps[(target, m1, m2, "embedding")]
+        if g.used.sum() < 2 or q.used.sum() < 2:
+            continue
+        g_sizes, q_sizes = np.asarray(g.sizes)[g.used], np.asarray(q.sizes)[q.used]
+        g_env = envelope(np.nanmean(g.errors[:, g.used], 0))
+        q_env = envelope(np.nanmean(q.errors[:, q.used], 0))
         lo, hi = max(g_env[-1], q_env[-1]), min(g_env[0], q_env[0])
         for eps in eps_levels([hi, lo], k=3) if hi > lo else []:
             n_g, n_q = smallest_size(g_sizes, g_env, eps), smallest_size(q_sizes, q_env, eps)
@@ -101,10 +160,23 @@ def _ratios(sweeps: dict[tuple, tuple]) -> list[dict[str, Any]]:
     return rows
 
 
+def _configurations(finals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every configuration a structured-target unit trained (each encoder it tried), as
+    rows with m1, m2, method, width, encoder, trainable and test_rmse."""
+    out = []
+    for r in finals:
+        if r["target"] != "structured":
+            continue
+        for t in r.get("tried") or [r]:
+            out.append({**{k: r[k] for k in ("m1", "m2", "method", "width", "seed")},
+                        **{k: t[k] for k in ("encoder", "trainable", "test_rmse")}})
+    return out
+
+
 def _totals(finals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Structured target, per (m1, m2, method): (trainable, mean RMSE) of every
     configuration, the best RMSE, and the fewest parameters reaching each of TOTALS_EPS."""
-    rows = [r for r in finals if r["target"] == "structured"]
+    rows = _configurations(finals)
     stats = group_stats(rows, ("m1", "m2", "method", "width", "encoder"), "test_rmse")
     trainable = {(r["m1"], r["m2"], r["method"], r["width"], r["encoder"]): r["trainable"]
                  for r in rows}
@@ -123,10 +195,38 @@ def _totals(finals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _raw(finals: list[dict[str, Any]], encoder: int) -> list[dict[str, Any]]:
-    """Mean test RMSE per width of every sweep, with the primary size N."""
-    rows = [f for f in finals if f["method"] != "mlp" and f["encoder"] == encoder]
+def _totals_verdicts(totals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per structured (m1, m2): at every error of TOTALS_EPS that all three methods reach,
+    the others' totals over the hypernetwork's, and the claim's verdict (held when the
+    hypernetwork needs the fewest at every such level, of at least MIN_LEVELS)."""
+    out = []
+    for m1, m2 in sorted({(t["m1"], t["m2"]) for t in totals}):
+        at = {t["method"]: t["at_eps"] for t in totals if (t["m1"], t["m2"]) == (m1, m2)}
+        if set(at) != {"hyper", "embedding", "mlp"}:
+            continue
+        levels = [eps for eps in TOTALS_EPS if all(at[m][eps] is not None for m in at)]
+        rows = [{"eps": eps, **{m: at[m][eps] for m in at},
+                 "embedding_ratio": at["embedding"][eps] / at["hyper"][eps],
+                 "mlp_ratio": at["mlp"][eps] / at["hyper"][eps]} for eps in levels]
+        smallest = sum(r["embedding_ratio"] > 1 and r["mlp_ratio"] > 1 for r in rows)
+        if len(rows) < MIN_LEVELS:
+            word = verdict.Verdict(verdict.INCONCLUSIVE, f"{len(rows)} error level(s) that "
+                                   f"all three methods reach; the claim needs {MIN_LEVELS}")
+        else:
+            word = verdict.tally(smallest, len(rows) - smallest, len(rows))
+        out.append({"m1": m1, "m2": m2, "levels": rows, "verdict": word})
+    return out
+
+
+def _raw(finals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean test RMSE per width of every sweep (at each seed's chosen encoder), with the
+    primary size N and the encoders chosen."""
+    rows = [f for f in finals if f["method"] != "mlp"]
     keys = ("target", "m1", "m2", "method", "width")
     size = {tuple(f[k] for k in keys): f["primary"] for f in rows}
+    chosen: dict[tuple, set] = {}
+    for f in rows:
+        chosen.setdefault(tuple(f[k] for k in keys), set()).add(f["encoder"])
     stats = sorted(group_stats(rows, keys, "test_rmse"), key=lambda s: tuple(s[k] for k in keys))
-    return [{**s, "N": size[tuple(s[k] for k in keys)]} for s in stats]
+    return [{**s, "N": size[tuple(s[k] for k in keys)],
+             "encoders": sorted(chosen[tuple(s[k] for k in keys)])} for s in stats]
