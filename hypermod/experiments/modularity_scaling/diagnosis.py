@@ -31,10 +31,12 @@ class Diagnosis:
     """One point's diagnosis.
 
     Attributes:
-        base: mean test RMSE over seeds at the chosen encoder.
-        probes: probe name ("wider", "longer", "data") -> its mean test RMSE over seeds.
+        base: mean test RMSE at the chosen encoder over the seeds that ran the probes
+            (over every seed when none did).
+        probes: probe name ("wider", "longer", "data") -> its mean test RMSE over the
+            same seeds.
         capped: seeds whose chosen run stopped at the step cap (or diverged).
-        seeds: seeds behind `base`.
+        seeds: seeds of the point; probed: those that ran the probes.
         limits: what lowered the error by more than `GAIN` (or, for "optimization", a
             capped run), in the order of `LIMITS`; empty for a primary-limited point.
     """
@@ -43,6 +45,7 @@ class Diagnosis:
     probes: dict[str, float]
     capped: int
     seeds: int
+    probed: int
     limits: tuple[str, ...]
 
     @property
@@ -66,28 +69,34 @@ class Diagnosis:
 
 def diagnose(rows: list[dict[str, Any]]) -> Diagnosis:
     """The diagnosis of one point from its seeds' final rows (each with `test_rmse`,
-    `stop` and `probes`: name -> {"test_rmse": ...}); rows without probes (an old run,
-    or a target not diagnosed) give a point that is not diagnosed."""
+    `stop` and, for the seeds that ran them, `probes`: name -> {"test_rmse": ...}).
+
+    Each probe is compared with the mean of the same seeds' own errors (paired); a
+    point where no seed ran the probes (an old run, or a target not diagnosed) is not
+    diagnosed. `capped` counts every seed.
+    """
     if not rows:
         raise ValueError("diagnose needs at least one row")
-    base = float(np.mean([r["test_rmse"] for r in rows]))
     capped = sum(r.get("stop", "rule") != "rule" for r in rows)
-    probes = {}
-    if all(r.get("probes") for r in rows):
-        probes = {name: float(np.mean([r["probes"][name]["test_rmse"] for r in rows]))
-                  for name in PROBES if all(name in r["probes"] for r in rows)}
+    probed = [r for r in rows if r.get("probes")]
+    paired = probed or rows
+    base = float(np.mean([r["test_rmse"] for r in paired]))
+    probes = {name: float(np.mean([r["probes"][name]["test_rmse"] for r in probed]))
+              for name in PROBES if probed and all(name in r["probes"] for r in probed)}
     hit = {PROBES[name] for name, error in probes.items() if error < (1 - GAIN) * base}
     if capped and probes:
         hit.add("optimization")
-    return Diagnosis(base, probes, capped, len(rows), tuple(x for x in LIMITS if x in hit))
+    return Diagnosis(base, probes, capped, len(rows), len(probed),
+                     tuple(x for x in LIMITS if x in hit))
 
 
 def rule_text() -> str:
     """The diagnosis rule, for the report."""
     return (f"Diagnosis: each point is trained again with its chosen encoder twice as wide, "
             f"with twice the steps and patience, and with twice the training instances and "
-            f"points per instance (same seeds, same validation and test sets). A probe that "
-            f"lowers the mean test RMSE over seeds by more than {GAIN:.0%} names the limit "
+            f"points per instance (same validation and test sets), on the first seeds (see "
+            f"probe_seeds). A probe that lowers the mean test RMSE over those seeds, against "
+            f"the same seeds' own runs, by more than {GAIN:.0%} names the limit "
             f"(encoder, optimization, data); a seed whose run stopped at the step cap also "
             f"marks the point optimization-limited (not converged). A point with no limit "
             f"is primary-limited; only primary-limited points enter the exponent fits, and "

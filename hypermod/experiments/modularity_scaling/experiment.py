@@ -61,6 +61,8 @@ class ScalingConfig:
         mlp_widths: widths of the plain MLP on [x, I] (two hidden layers), structured only.
         diagnose: targets whose points are trained again with a wider encoder, a larger
             training budget and more data, to find what limits them (`diagnosis.py`).
+        probe_seeds: how many seeds (the first ones) run those probes; the diagnosis
+            compares each probe with the same seeds' own runs (paired).
         activation: of g, q and the plain MLP (the encoders f and e use ReLU).
         r, delta: smoothness of the smooth target (coefficients ~ |w|^-(r + m/2 + delta)).
         target_seed: seed of the targets (the same function for every run).
@@ -73,15 +75,16 @@ class ScalingConfig:
     """
 
     datasets: tuple[str, ...] = TARGETS
-    m1s: tuple[int, ...] = (1, 2)
-    m2s: tuple[int, ...] = (1, 2)
+    m1s: tuple[int, ...] = (1,)
+    m2s: tuple[int, ...] = (1, 3)
     structured_m2s: tuple[int, ...] = (4,)
     widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
-    encoder_widths: tuple[int, ...] = (32, 128)
+    encoder_widths: tuple[int, ...] = (64, 128)
     totals_encoders: tuple[int, ...] = (8,)
     embedding_dim: int = 8
     mlp_widths: tuple[int, ...] = (8, 16, 32, 64, 128)
     diagnose: tuple[str, ...] = ("smooth",)
+    probe_seeds: int = 1
     activation: str = "relu"
     r: float = 1.0
     delta: float = 0.1
@@ -92,8 +95,8 @@ class ScalingConfig:
     points: int = 16
     batch_instances: int = 256
     lr: float = 1e-2
-    max_steps: int = 6000
-    patience: int = 8
+    max_steps: int = 8000
+    patience: int = 10
     decays: int = 3
     seeds: int = 3
 
@@ -103,7 +106,7 @@ class ScalingConfig:
                                  "totals_encoders", "embedding_dim", "mlp_widths", "r",
                                  "train_instances", "val_instances", "test_instances",
                                  "points", "batch_instances", "lr", "max_steps", "patience",
-                                 "seeds"))
+                                 "probe_seeds", "seeds"))
         for name in ("datasets", "diagnose"):
             unknown = sorted(set(getattr(self, name)) - set(TARGETS))
             if unknown:
@@ -124,7 +127,8 @@ FULL = ScalingConfig()
 QUICK = ScalingConfig(m1s=(1,), m2s=(2,), structured_m2s=(2,), widths=(1, 4, 16),
                       encoder_widths=(16, 32), totals_encoders=(), mlp_widths=(8, 32),
                       train_instances=256, val_instances=64, test_instances=128, points=8,
-                      batch_instances=256, max_steps=300, patience=3, decays=1, seeds=2)
+                      batch_instances=256, max_steps=300, patience=3, decays=1, probe_seeds=2,
+                      seeds=2)
 
 
 def units(config: ScalingConfig) -> list[Unit]:
@@ -198,14 +202,16 @@ class _Point:
 
 def run(config: ScalingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train the point at every encoder width, keep the best by validation error, and
-    (on `config.diagnose` targets) train it again wider, longer and on more data."""
+    (on `config.diagnose` targets, for the first `probe_seeds` seeds) train it again wider,
+    longer and on more data."""
     p = dict(item.point)
     point = _Point(config, p, item.seed, resolve_device(ctx.device))
     tried = [point.train(p["width"] if p["method"] == "mlp" else enc)
              for enc in ((None,) if p["method"] == "mlp" else config.encoders(p["target"]))]
     best = min(tried, key=lambda t: t["val_mse"])
     probes = {}
-    if p["method"] != "mlp" and p["target"] in config.diagnose:
+    if p["method"] != "mlp" and p["target"] in config.diagnose \
+            and item.seed <= config.probe_seeds:
         twice = 2 * best["encoder"]
         wider = next((t for t in tried if t["encoder"] == twice), None) or point.train(twice)
         probes = {"wider": wider, "longer": point.train(best["encoder"], budget=2),
@@ -228,7 +234,7 @@ EXPERIMENT = Experiment(
     units=units,
     run=run,
     grid_fields=("datasets", "m1s", "m2s", "structured_m2s", "widths", "encoder_widths",
-                 "totals_encoders", "mlp_widths", "diagnose", "seeds"),
+                 "totals_encoders", "mlp_widths", "diagnose", "probe_seeds", "seeds"),
     report=report,
     row_fields=ROW_FIELDS,
 )

@@ -150,7 +150,7 @@ def _points_table(points: list[dict[str, Any]]) -> str:
         gain = d.gain(probe)
         return "-" if gain is None else f"{gain:+.0%}"
 
-    rows = [{**p, "base": f"{p['diagnosis'].base:.4f}",
+    rows = [{**p, "base": f"{p['diagnosis'].base:.4f} (n={p['diagnosis'].probed})",
              "wider": change(p["diagnosis"], "wider"),
              "longer": change(p["diagnosis"], "longer"),
              "data": change(p["diagnosis"], "data"),
@@ -158,7 +158,7 @@ def _points_table(points: list[dict[str, Any]]) -> str:
              "label": p["diagnosis"].label} for p in points if p["diagnosis"].diagnosed]
     return markdown_table(rows, [
         ("target", "target"), ("m1", "m1"), ("m2", "m2"), ("method", "primary"),
-        ("width", "width"), ("N", "N"), ("base", "test RMSE (mean)"),
+        ("width", "width"), ("N", "N"), ("base", "test RMSE (probed seeds)"),
         ("wider", "f/e 2x wider"), ("longer", "2x budget"), ("data", "2x data"),
         ("capped", "seeds capped"), ("label", "limited by")]) if rows else ""
 
