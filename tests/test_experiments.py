@@ -25,7 +25,7 @@ TINY = {
                          "methods=hyper,film,mlp", "budgets=3000,6000", "epochs=1",
                          "limit_train=128", "limit_test=64", "train_instances=64",
                          "test_instances=32", "points=8"],
-    "modularity-scaling": ["widths=1,4", "mlp_widths=4", "encoder_width=16", "max_steps=20",
+    "modularity-scaling": ["widths=1,4", "mlp_widths=4", "encoder_widths=8,16", "max_steps=20",
                            "train_instances=64", "test_instances=32", "val_instances=32"],
 }
 
@@ -135,9 +135,9 @@ def _hand_made(root, claims_hold=True):
             _write(root, "assumption2", f"w-{width}-{seed}", row, [row], {"epochs": 1})
         # modularity-scaling: error curves with known exponents, N ~ eps^-1 for g and
         # N ~ eps^-2 for q, times a per-seed factor that leaves every slope exact
-        scaling_cfg = {"r": 1.0, "delta": 0.1, "encoder_width": 16, "embedding_dim": 4,
+        scaling_cfg = {"r": 1.0, "delta": 0.1, "encoder_widths": [16], "embedding_dim": 4,
                        "m1s": [1], "m2s": [1], "widths": [1, 2, 4, 8], "totals_encoders": [],
-                       "totals_widths": [], "mlp_widths": [], "max_steps": 100}
+                       "mlp_widths": [], "max_steps": 100}
         for method, per_width, exponent in (("hyper", 3, 1.0), ("embedding", 7, 2.0)):
             for width in (1, 2, 4, 8):
                 n = per_width * width + 1
@@ -168,7 +168,7 @@ def test_report_builds_every_figure_and_table_from_hand_made_files(tmp_path):
     assert "on digits: **held**" in text
     assert "test error 0.5000 at width 1 and 0.1250 at width 4" in text
     assert "Spearman rank correlation with width -1.00" in text
-    assert "1.00 [1.00, 1.00] vs 1, agrees" in text and "do): **held**." in text
+    assert "1.00 [1.00, 1.00] vs 1 on 4 of 4 points, agrees" in text and "do): **held**." in text
     assert "Verdict rules: a difference of means counts only when it exceeds 2" in text
     assert "quick settings" not in text  # hand-made configs are not the quick ones
     assert "## Environment" in text and "2.13.0" in text

@@ -156,15 +156,17 @@ def test_fit_regression_learns_and_keeps_its_best_state():
     assert repeat["val_mse"] == result["val_mse"]  # seeded: bit for bit on the CPU
 
 
-def test_units_cover_both_targets_and_the_totals_grid():
+def test_units_cover_both_targets_and_the_plain_mlp():
     config = ScalingConfig(m1s=(1, 2), m2s=(1, 4), structured_m2s=(3,), widths=(1, 2, 4),
-                           totals_encoders=(8,), totals_widths=(2, 8), mlp_widths=(4, 16),
+                           encoder_widths=(16, 64), totals_encoders=(8,), mlp_widths=(4, 16),
                            seeds=2)
     todo = units(config)
     smooth = [u for u in todo if dict(u.point)["target"] == "smooth"]
     structured = [u for u in todo if dict(u.point)["target"] == "structured"]
     assert len(smooth) == 2 * 2 * 2 * 2 * 3        # seeds x m1 x m2 x methods x widths
-    assert len(structured) == 2 * 2 * (2 * 3 + 2 * 2 + 2)
+    assert len(structured) == 2 * 2 * (2 * 3 + 2)  # seeds x m1 x (methods x widths + mlp)
+    assert config.encoders("smooth") == (16, 64)
+    assert config.encoders("structured") == (8, 16, 64)  # small encoders for the totals
     assert len({u.key for u in todo}) == len(todo)
     assert {dict(u.point)["m2"] for u in structured} == {3}
 
@@ -186,7 +188,7 @@ def test_report_names_and_skips_a_unit_file_without_a_row_field(tmp_path):
 
     experiment = get_experiment("modularity-scaling")
     config = override(settings_for(experiment, seeds=1),
-                      ["widths=1,2", "mlp_widths=4", "encoder_width=8", "max_steps=10",
+                      ["widths=1,2", "mlp_widths=4", "encoder_widths=8", "max_steps=10",
                        "train_instances=32", "val_instances=16", "test_instances=16"])
     run_sweep(experiment, config, tmp_path, SweepContext("cpu", progress=False),
               log=lambda _: None)

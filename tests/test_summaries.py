@@ -194,8 +194,8 @@ def test_assumption2_verdicts():
 
 # ---- modularity-scaling -------------------------------------------------------------
 
-SCALING = {"r": 1.0, "delta": 0.1, "encoder_width": 16, "embedding_dim": 4, "m1s": [1],
-           "m2s": [1], "widths": [1, 2, 4, 8], "totals_encoders": [], "totals_widths": [],
+SCALING = {"r": 1.0, "delta": 0.1, "encoder_widths": [16], "embedding_dim": 4, "m1s": [1],
+           "m2s": [1], "widths": [1, 2, 4, 8], "totals_encoders": [],
            "mlp_widths": [], "max_steps": 100}
 
 
