@@ -168,7 +168,8 @@ def test_report_builds_every_figure_and_table_from_hand_made_files(tmp_path):
     assert "on digits: **held**" in text
     assert "test error 0.5000 at width 1 and 0.1250 at width 4" in text
     assert "Spearman rank correlation with width -1.00" in text
-    assert "1.00 [1.00, 1.00] vs 1 on 4 of 4 points, agrees" in text and "do): **held**." in text
+    assert "1.00 [1.00, 1.00] vs 1 on 4 of 4 points (0.8 decades of N), agrees" in text
+    assert "over all settings: **held**." in text
     assert "Verdict rules: a difference of means counts only when it exceeds 2" in text
     assert "quick settings" not in text  # hand-made configs are not the quick ones
     assert "## Environment" in text and "2.13.0" in text
@@ -184,7 +185,8 @@ def test_report_says_when_the_claims_fail(tmp_path):
     assert "on uniform: **did not hold**" in text and "(ratio 3.000" in text
     assert "on digits: **did not hold**; test error 0.1000 at width 1 and 0.4000" in text
     # only modularity-scaling's exponents are unchanged (claims list and section)
-    assert "**held" not in text.replace("do): **held**", "")
+    assert "**held" not in text.replace("m1=1, m2=1 **held**", "").replace(
+        "over all settings: **held**", "")
 
 
 def test_report_refuses_to_average_runs_of_different_settings(tmp_path):

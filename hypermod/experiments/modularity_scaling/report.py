@@ -121,7 +121,8 @@ def _claims(fits: list[dict[str, Any]]) -> list[str]:
             continue
         interval = f" [{f['low']:.2f}, {f['high']:.2f}]" if f["n"] > 1 else ""
         lines.append(f"{name}: {f['slope']:.2f}{interval} vs {f['predicted']:g} on "
-                     f"{f['points']} of {f['of']} points, {_word(f['verdict'])}")
+                     f"{f['points']} of {f['of']} points ({f['decades']:.1f} decades of N), "
+                     f"{_word(f['verdict'])}")
     return lines
 
 
@@ -231,8 +232,11 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                "fitted on primary-limited points only, with 95% t-intervals over seeds, "
                "against the prediction: "
                + ("; ".join(claims) if claims else "no smooth-target fit")
-               + ". Verdict (held when every conclusive fit agrees with its prediction, in "
-               f"part when some do): {summary['verdict'].markdown()}."
+               + ". Verdict per setting (held when both of its conclusive fits agree with "
+               "their predictions, in part when one does): "
+               + "; ".join(f"m1={s['m1']}, m2={s['m2']} {s['verdict'].markdown()}"
+                           for s in summary["settings"])
+               + f"; over all settings: {summary['verdict'].markdown()}."
                + (" Structured target, a hypernetwork needs the fewest trainable parameters "
                   "(f + g) for equal error: " + "; ".join(totals_lines) + "."
                   if totals_lines else "")),

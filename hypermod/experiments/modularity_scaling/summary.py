@@ -62,6 +62,11 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     fits = [_fit(key, sweeps[key], est, predicted(t, method, m1, m2, r))
             for key, est in estimates.items() for t, m1, m2, method in [key]]
     smooth = [f["verdict"] for f in fits if f["target"] == "smooth"]
+    settings = [{"m1": m1, "m2": m2, "verdict": verdict.from_parts(
+                    [f["verdict"] for f in fits if (f["target"], f["m1"], f["m2"])
+                     == ("smooth", m1, m2)])}
+                for m1, m2 in sorted({(f["m1"], f["m2"]) for f in fits
+                                      if f["target"] == "smooth"})]
     claim = (verdict.from_parts(smooth) if smooth
              else verdict.Verdict(verdict.INCONCLUSIVE, "no smooth-target fit"))
     totals = _totals(finals)
@@ -69,7 +74,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     gaps = [f["test_mse"] / f["train_mse"] for f in finals if f["train_mse"] > 0]
     return {
         "config": config, "r": r, "sweeps": sweeps, "estimates": estimates, "fits": fits,
-        "verdict": claim, "ratios": _ratios(sweeps), "totals": totals,
+        "verdict": claim, "settings": settings, "ratios": _ratios(sweeps), "totals": totals,
         "totals_verdicts": _totals_verdicts(totals), "points": _points(sweeps),
         "raw": _raw(finals),
         "diagnostics": {"runs": len(finals), "capped": capped,
