@@ -84,7 +84,7 @@ class ScalingConfig:
     embedding_dim: int = 8
     mlp_widths: tuple[int, ...] = (8, 16, 32, 64, 128)
     diagnose: tuple[str, ...] = ("smooth",)
-    probe_seeds: int = 1
+    probe_seeds: int = 3
     activation: str = "relu"
     r: float = 1.0
     delta: float = 0.1
@@ -216,7 +216,8 @@ def run(config: ScalingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, 
         wider = next((t for t in tried if t["encoder"] == twice), None) or point.train(twice)
         probes = {"wider": wider, "longer": point.train(best["encoder"], budget=2),
                   "data": point.train(best["encoder"], data=2)}
-    keep = ("encoder", "primary", "trainable", "val_mse", "test_rmse", "steps", "stop")
+    keep = ("encoder", "primary", "trainable", "train_mse", "val_mse", "test_rmse", "steps",
+            "stop")
     return [{**item.as_dict(), **best, "epoch": math.ceil(best["passes"]),
              "curve": best["curve"][::4] + best["curve"][-1:],
              "tried": [{k: t[k] for k in keep} for t in tried],
