@@ -156,10 +156,12 @@ def _points_table(points: list[dict[str, Any]]) -> str:
              "longer": change(p["diagnosis"], "longer"),
              "data": change(p["diagnosis"], "data"),
              "capped": f"{p['diagnosis'].capped} of {p['diagnosis'].seeds}",
+             "spread": "-" if p["spread"] is None else f"{p['spread']:.0%}",
              "label": p["diagnosis"].label} for p in points if p["diagnosis"].diagnosed]
     return markdown_table(rows, [
         ("target", "target"), ("m1", "m1"), ("m2", "m2"), ("method", "primary"),
         ("width", "width"), ("N", "N"), ("base", "test RMSE (probed seeds)"),
+        ("spread", "seed spread"),
         ("wider", "f/e 2x wider"), ("longer", "2x budget"), ("data", "2x data"),
         ("capped", "seeds capped"), ("label", "limited by")]) if rows else ""
 
@@ -247,7 +249,9 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
             f"A fit needs {MIN_POINTS} fitted points; a fit that is steeper or shallower "
             "than predicted on diagnosed, primary-limited points is reported as a finding: "
             "neither a wider encoder, nor more training, nor more data moved those points.",
-            rule_text(),
+            rule_text() + " 'seed spread' is (max - min) / mean of the seeds' test RMSE "
+            "at the point: how far independent runs of the same point land apart; a probe's "
+            "change smaller than that is within run-to-run variation.",
             "eps is the root mean squared error on a test set of new instances and points "
             "(targets have unit variance, so eps is relative); the theorems' eps is a "
             "sup-norm distance, which bounds the RMS error from above. N is the primary "

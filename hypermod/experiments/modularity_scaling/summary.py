@@ -137,11 +137,17 @@ def _fit(key: tuple, sweep: Sweep, est: ExponentEstimate | None,
 
 
 def _points(sweeps: dict[tuple, Sweep]) -> list[dict[str, Any]]:
-    """Every point's diagnosis, with its size, for the diagnostics table."""
-    return [{"target": t, "m1": m1, "m2": m2, "method": method, "width": w, "N": n,
-             "diagnosis": d}
-            for (t, m1, m2, method), sweep in sorted(sweeps.items())
-            for w, n, d in zip(sweep.widths, sweep.sizes, sweep.diagnoses)]
+    """Every point's diagnosis, with its size and the spread of its seeds' errors
+    ((max - min) / mean: how far apart independent runs of the same point land)."""
+    out = []
+    for (t, m1, m2, method), sweep in sorted(sweeps.items()):
+        for j, (w, n, d) in enumerate(zip(sweep.widths, sweep.sizes, sweep.diagnoses)):
+            column = sweep.errors[:, j][np.isfinite(sweep.errors[:, j])]
+            out.append({"target": t, "m1": m1, "m2": m2, "method": method, "width": w,
+                        "N": n, "diagnosis": d,
+                        "spread": float(np.ptp(column) / column.mean()) if column.size > 1
+                        else None})
+    return out
 
 
 def _ratios(sweeps: dict[tuple, tuple]) -> list[dict[str, Any]]:
