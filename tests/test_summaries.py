@@ -220,8 +220,21 @@ def test_scaling_verdicts_per_fit_and_for_the_claim():
     fits = {f["method"]: f for f in s["fits"]}
     assert fits["hyper"]["slope"] == pytest.approx(1.0) and fits["hyper"]["predicted"] == 1
     assert fits["hyper"]["verdict"] == Verdict("agrees")
+    assert fits["hyper"]["bearing"] == Verdict(HELD)
     assert fits["embedding"]["verdict"] == Verdict("shallower", "0.50x")  # predicted 2
-    assert s["verdict"] == Verdict(PART)
+    # a shallower q is allowed for one target by a worst-case lower bound: no decision
+    assert fits["embedding"]["bearing"].word == INCONCLUSIVE
+    assert s["verdict"] == Verdict(HELD, "1 of 2 inconclusive")
+
+
+def test_scaling_a_steeper_g_goes_against_its_upper_bound():
+    s = scaling_summary(_scaling_records({("hyper", 1): 2.0, ("hyper", 2): 2.0,
+                                          ("embedding", 1): 3.0, ("embedding", 2): 3.0}))
+    fits = {f["method"]: f for f in s["fits"]}
+    assert fits["hyper"]["verdict"] == Verdict("steeper", "2.00x")
+    assert fits["hyper"]["bearing"].word == NOT_HELD
+    assert fits["embedding"]["bearing"] == Verdict(HELD)  # steeper than a lower bound
+    assert s["verdict"] == Verdict(PART) and s["settings"][0]["verdict"] == Verdict(PART)
 
 
 def test_scaling_wide_interval_is_inconclusive():

@@ -31,7 +31,7 @@ ROW_FIELDS = {"target": str, "m1": int, "m2": int, "method": str, "width": int,
 
 
 def _panel_grid(rows: int, cols: int, title: str):
-    fig, axes = plotting.plt.subplots(rows, cols, figsize=(max(4.4 * cols, 7.0), 3.6 * rows),
+    fig, axes = plotting.plt.subplots(rows, cols, figsize=(max(4.4 * cols, 7.0), 3.6 * rows + 0.4),
                                       squeeze=False)
     fig.suptitle(title)
     return fig, axes
@@ -43,8 +43,8 @@ def _sweep_figure(sweeps, estimates, target, r, path: Path) -> Path | None:
         return None
     m1s, m2s = sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})
     fig, axes = _panel_grid(len(m1s), len(m2s), f"{target} target: test RMSE against primary "
-                            "network size\n(mean ± std over seeds, best encoder; hollow: not "
-                            "primary-limited, left out of the fit; theory's slope dashed)")
+                            "network size\n(mean ± std over seeds, best encoder; theory's slope "
+                            "dashed)\nhollow: not primary-limited, left out of the fit")
     for (m1, m2) in pairs:
         ax = axes[m1s.index(m1)][m2s.index(m2)]
         for method in ("hyper", "embedding"):
@@ -93,7 +93,8 @@ def _totals_figure(totals: list[dict[str, Any]], path: Path) -> tuple[Path | Non
 def _fit_row(f: dict[str, Any]) -> dict[str, Any]:
     """One line of the exponent table."""
     row = {**f, "predicted": "-" if f["predicted"] is None else f"{f['predicted']:g}",
-           "verdict": _word(f["verdict"]), "used": f"{f['points']} of {f['of']}",
+           "verdict": _word(f["verdict"]), "bearing": _word(f["bearing"])
+           if f["predicted"] is not None else "-", "used": f"{f['points']} of {f['of']}",
            "decades": f"{f['decades']:.2f}"}
     if "slope" not in f:
         return {**row, "measured": "no fit"}
@@ -122,7 +123,9 @@ def _claims(fits: list[dict[str, Any]]) -> list[str]:
         interval = f" [{f['low']:.2f}, {f['high']:.2f}]" if f["n"] > 1 else ""
         lines.append(f"{name}: {f['slope']:.2f}{interval} vs {f['predicted']:g} on "
                      f"{f['points']} of {f['of']} points ({f['decades']:.1f} decades of N), "
-                     f"{_word(f['verdict'])}")
+                     f"{_word(f['verdict'])}"
+                     + ("" if f["bearing"] == f["verdict"]
+                        else f"; for the bound: {_word(f['bearing'])}"))
     return lines
 
 
@@ -204,7 +207,7 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
         ("predicted", "predicted a"), ("measured", "measured a"),
         ("ci", "95% CI over seeds (t)"), ("used", "points fitted"), ("n", "N range"),
         ("decades", "decades of N"), ("eps", "eps range"), ("pooled", "averaged curve"),
-        ("verdict", "theory vs measured")])]
+        ("verdict", "theory vs measured"), ("bearing", "for the bound")])]
     points = _points_table(summary["points"])
     if points:
         tables.append(points)
@@ -234,8 +237,10 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                "fitted on primary-limited points only, with 95% t-intervals over seeds, "
                "against the prediction: "
                + ("; ".join(claims) if claims else "no smooth-target fit")
-               + ". Verdict per setting (held when both of its conclusive fits agree with "
-               "their predictions, in part when one does): "
+               + ". Verdict per setting (g's m1/r is an upper bound, held unless g is "
+               "steeper; q's (m1+m2)/r a worst-case lower bound, held when q is as steep or "
+               "steeper, and a shallower q decides nothing; held when every conclusive part "
+               "holds, in part when some do): "
                + "; ".join(f"m1={s['m1']}, m2={s['m2']} {s['verdict'].markdown()}"
                            for s in summary["settings"])
                + f"; over all settings: {summary['verdict'].markdown()}."

@@ -31,6 +31,27 @@ def predicted(target: str, method: str, m1: int, m2: int, r: float) -> float | N
     return theory.predicted_exponents(m1, m2, r)[method] if target == "smooth" else None
 
 
+def bearing(method: str, fitted: verdict.Verdict) -> verdict.Verdict:
+    """What a fit's comparison says about the theorem's bound, which points one way.
+
+    g's m1/r is an upper bound (O): a steeper g, on primary-limited points, goes against
+    it; as steep or shallower is within it. q's (m1+m2)/r is a lower bound over the
+    whole class W_(r,m) (Omega, the worst function): as steep or steeper is consistent,
+    and a shallower q is allowed for one particular target, so it decides nothing.
+    """
+    if fitted.word not in ("agrees", "steeper", "shallower"):
+        return fitted if fitted.word == verdict.INCONCLUSIVE \
+            else verdict.Verdict(verdict.INCONCLUSIVE, fitted.word)
+    if method == "hyper":
+        return (verdict.Verdict(verdict.NOT_HELD, f"g steeper than the upper bound "
+                                                  f"({fitted.reason})")
+                if fitted.word == "steeper" else verdict.Verdict(verdict.HELD))
+    if fitted.word == "shallower":
+        return verdict.Verdict(verdict.INCONCLUSIVE, "q shallower than the worst-case lower "
+                                                     "bound, which one target may be")
+    return verdict.Verdict(verdict.HELD)
+
+
 @dataclass(frozen=True)
 class Sweep:
     """One (target, m1, m2, method) width sweep: test RMSE per seed and width, at the
@@ -61,13 +82,13 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     estimates = {key: _estimate(sweep) for key, sweep in sweeps.items()}
     fits = [_fit(key, sweeps[key], est, predicted(t, method, m1, m2, r))
             for key, est in estimates.items() for t, m1, m2, method in [key]]
-    smooth = [f["verdict"] for f in fits if f["target"] == "smooth"]
+    smooth = [f["bearing"] for f in fits if f["target"] == "smooth"]
     settings = [{"m1": m1, "m2": m2, "verdict": verdict.from_parts(
-                    [f["verdict"] for f in fits if (f["target"], f["m1"], f["m2"])
-                     == ("smooth", m1, m2)])}
+                    [f["bearing"] for f in fits if (f["target"], f["m1"], f["m2"])
+                     == ("smooth", m1, m2)], agree=verdict.HELD)}
                 for m1, m2 in sorted({(f["m1"], f["m2"]) for f in fits
                                       if f["target"] == "smooth"})]
-    claim = (verdict.from_parts(smooth) if smooth
+    claim = (verdict.from_parts(smooth, agree=verdict.HELD) if smooth
              else verdict.Verdict(verdict.INCONCLUSIVE, "no smooth-target fit"))
     totals = _totals(finals)
     capped = sum(f.get("stop", "rule") != "rule" for f in finals)
@@ -120,10 +141,11 @@ def _fit(key: tuple, sweep: Sweep, est: ExponentEstimate | None,
     if row["points"] < MIN_POINTS:
         why = (f"{row['points']} primary-limited point(s) of {row['of']}" if row["diagnosed"]
                else f"{row['points']} point(s)")
-        return {**row, "verdict": verdict.Verdict(verdict.INCONCLUSIVE,
-                                                  f"{why}; a fit needs {MIN_POINTS}")}
+        no_fit = verdict.Verdict(verdict.INCONCLUSIVE, f"{why}; a fit needs {MIN_POINTS}")
+        return {**row, "verdict": no_fit, "bearing": no_fit}
     if est is None:
-        return {**row, "verdict": verdict.Verdict(verdict.INCONCLUSIVE, "too few levels")}
+        no_fit = verdict.Verdict(verdict.INCONCLUSIVE, "too few levels")
+        return {**row, "verdict": no_fit, "bearing": no_fit}
     n = len(est.seed_slopes)
     judged = verdict.exponent(est.slope, est.low, est.high, n, prediction)
     if judged.word in ("steeper", "shallower") and row["diagnosed"]:
@@ -133,7 +155,7 @@ def _fit(key: tuple, sweep: Sweep, est: ExponentEstimate | None,
             "pooled": est.fit.slope, "boot_low": est.boot_low, "boot_high": est.boot_high,
             "eps": (min(est.levels), max(est.levels)), "N": (int(sizes.min()),
                                                              int(sizes.max())),
-            "verdict": judged}
+            "verdict": judged, "bearing": bearing(method, judged)}
 
 
 def _points(sweeps: dict[tuple, Sweep]) -> list[dict[str, Any]]:
