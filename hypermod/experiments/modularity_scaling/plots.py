@@ -1,13 +1,20 @@
-"""modularity-scaling's figure piece: a measured error-versus-size curve with its fit."""
+"""modularity-scaling's figures: error-versus-size curves with their fits, and totals."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hypermod.experiments.modularity_scaling.fits import ExponentEstimate
+from hypermod.experiments.modularity_scaling.summary import predicted
+from hypermod.reporting import figures as plotting
+
+COLORS = {"hyper": "tab:blue", "embedding": "tab:orange", "mlp": "tab:green"}
+LABELS = {"hyper": "hypernetwork", "embedding": "embedding", "mlp": "plain MLP on [x, I]"}
 
 
 def draw_measured(ax, sizes: Sequence[float], runs: np.ndarray, label: str,
@@ -45,3 +52,62 @@ def draw_measured(ax, sizes: Sequence[float], runs: np.ndarray, label: str,
         center_e = math.exp((fit.intercept - math.log(center_n)) / fit.slope)
         ax.loglog(n, center_e * (n / center_n) ** (-1 / predicted), "--", color=color, lw=1,
                   label=f"theory a={predicted:g}")
+
+
+def _panel_grid(rows: int, cols: int, title: str):
+    fig, axes = plotting.plt.subplots(rows, cols, figsize=(max(4.4 * cols, 7.0), 3.6 * rows + 0.4),
+                                      squeeze=False)
+    fig.suptitle(title)
+    return fig, axes
+
+
+def sweep_figure(sweeps: dict[tuple, Any], estimates: dict[tuple, Any], target: str, r: float,
+                 path: Path) -> Path | None:
+    """Error against primary size per (m1, m2) panel of `target`, both methods, with fits;
+    None when the target has no sweep."""
+    pairs = sorted({(k[1], k[2]) for k in sweeps if k[0] == target})
+    if not pairs:
+        return None
+    m1s, m2s = sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})
+    fig, axes = _panel_grid(len(m1s), len(m2s), f"{target} target: test RMSE against primary "
+                            "network size\n(mean ± std over seeds, best encoder; theory's slope "
+                            "dashed)\nhollow: not primary-limited, left out of the fit")
+    for (m1, m2) in pairs:
+        ax = axes[m1s.index(m1)][m2s.index(m2)]
+        for method in ("hyper", "embedding"):
+            key = (target, m1, m2, method)
+            if key in sweeps:
+                sweep = sweeps[key]
+                draw_measured(ax, sweep.sizes, sweep.errors, LABELS[method],
+                              estimates.get(key), predicted(target, method, m1, m2, r),
+                              COLORS[method], used=sweep.used)
+        ax.set(title=f"m1={m1}, m2={m2}", xlabel="primary parameters N (g generated; q)",
+               ylabel="test RMSE")
+        ax.legend(fontsize=6)
+    for row in axes:
+        for ax in row:
+            if not ax.has_data():
+                ax.axis("off")
+    return plotting.save(fig, path)
+
+
+def totals_figure(totals: list[dict[str, Any]], path: Path) -> Path | None:
+    """Structured target: error against all trainable parameters, every configuration and
+    the best at each size; None without totals."""
+    pairs = sorted({(t["m1"], t["m2"]) for t in totals})
+    if not pairs:
+        return None
+    fig, axes = plotting.panels(len(pairs), "structured target: test RMSE against all "
+                                "trainable parameters\n(every configuration; line: the best "
+                                "at each size)", height=4.0)
+    for ax, (m1, m2) in zip(axes, pairs):
+        for t in (t for t in totals if (t["m1"], t["m2"]) == (m1, m2)):
+            sizes, errs = [p[0] for p in t["points"]], [p[1] for p in t["points"]]
+            color = COLORS[t["method"]]
+            ax.loglog(sizes, errs, "o", color=color, markersize=3, alpha=0.6)
+            ax.loglog(sizes, np.minimum.accumulate(errs), "-", color=color,
+                      label=LABELS[t["method"]])
+        ax.set(title=f"m1={m1}, m2={m2}", xlabel="trainable parameters",
+               ylabel="test RMSE (mean over seeds)")
+        ax.legend(fontsize=7)
+    return plotting.save(fig, path)

@@ -6,15 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hypermod.experiments.modularity_scaling.diagnosis import LIMITS, rule_text
-from hypermod.experiments.modularity_scaling.plots import draw_measured
+from hypermod.experiments.modularity_scaling.plots import sweep_figure, totals_figure
 from hypermod.experiments.modularity_scaling.summary import (
     MIN_LEVELS,
     MIN_POINTS,
     TOTALS_EPS,
-    predicted,
     summarize,
 )
 from hypermod.reporting import Section, markdown_table, pm, verdict
@@ -22,72 +19,20 @@ from hypermod.reporting import figures as plotting
 from hypermod.reporting.bounds import draw_bounds
 
 NAME = "modularity-scaling"
-COLORS = {"hyper": "tab:blue", "embedding": "tab:orange", "mlp": "tab:green"}
-LABELS = {"hyper": "hypernetwork", "embedding": "embedding", "mlp": "plain MLP on [x, I]"}
 # What `report` reads from every row (checked before: a file without them is skipped).
 ROW_FIELDS = {"target": str, "m1": int, "m2": int, "method": str, "width": int,
               "encoder": int, "primary": int, "trainable": int, "test_mse": float,
               "test_rmse": float, "train_mse": float, "steps": int}
 
 
-def _panel_grid(rows: int, cols: int, title: str):
-    fig, axes = plotting.plt.subplots(rows, cols, figsize=(max(4.4 * cols, 7.0), 3.6 * rows + 0.4),
-                                      squeeze=False)
-    fig.suptitle(title)
-    return fig, axes
-
-
-def _sweep_figure(sweeps, estimates, target, r, path: Path) -> Path | None:
-    pairs = sorted({(k[1], k[2]) for k in sweeps if k[0] == target})
-    if not pairs:
-        return None
-    m1s, m2s = sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})
-    fig, axes = _panel_grid(len(m1s), len(m2s), f"{target} target: test RMSE against primary "
-                            "network size\n(mean ± std over seeds, best encoder; theory's slope "
-                            "dashed)\nhollow: not primary-limited, left out of the fit")
-    for (m1, m2) in pairs:
-        ax = axes[m1s.index(m1)][m2s.index(m2)]
-        for method in ("hyper", "embedding"):
-            key = (target, m1, m2, method)
-            if key in sweeps:
-                sweep = sweeps[key]
-                draw_measured(ax, sweep.sizes, sweep.errors, LABELS[method],
-                              estimates.get(key), predicted(target, method, m1, m2, r),
-                              COLORS[method], used=sweep.used)
-        ax.set(title=f"m1={m1}, m2={m2}", xlabel="primary parameters N (g generated; q)",
-               ylabel="test RMSE")
-        ax.legend(fontsize=6)
-    for row in axes:
-        for ax in row:
-            if not ax.has_data():
-                ax.axis("off")
-    return plotting.save(fig, path)
-
-
-def _totals_figure(totals: list[dict[str, Any]], path: Path) -> tuple[Path | None, str]:
-    pairs = sorted({(t["m1"], t["m2"]) for t in totals})
-    if not pairs:
-        return None, ""
-    fig, axes = plotting.panels(len(pairs), "structured target: test RMSE against all "
-                                "trainable parameters\n(every configuration; line: the best "
-                                "at each size)", height=4.0)
-    table = []
-    for ax, (m1, m2) in zip(axes, pairs):
-        for t in (t for t in totals if (t["m1"], t["m2"]) == (m1, m2)):
-            sizes, errs = [p[0] for p in t["points"]], [p[1] for p in t["points"]]
-            color = COLORS[t["method"]]
-            ax.loglog(sizes, errs, "o", color=color, markersize=3, alpha=0.6)
-            ax.loglog(sizes, np.minimum.accumulate(errs), "-", color=color,
-                      label=LABELS[t["method"]])
-            table.append({"m1": m1, "m2": m2, "method": t["method"], "best": f"{t['best']:.3f}",
-                          **{str(eps): "-" if n is None else f"{n:,.0f}"
-                             for eps, n in t["at_eps"].items()}})
-        ax.set(title=f"m1={m1}, m2={m2}", xlabel="trainable parameters",
-               ylabel="test RMSE (mean over seeds)")
-        ax.legend(fontsize=7)
+def _totals_table(totals: list[dict[str, Any]]) -> str:
+    """Per structured (m1, m2, method): the best RMSE and the fewest parameters at each eps."""
+    rows = [{"m1": t["m1"], "m2": t["m2"], "method": t["method"], "best": f"{t['best']:.3f}",
+             **{str(eps): "-" if n is None else f"{n:,.0f}" for eps, n in t["at_eps"].items()}}
+            for t in sorted(totals, key=lambda t: (t["m1"], t["m2"]))]
     columns = [("m1", "m1"), ("m2", "m2"), ("method", "method"), ("best", "best RMSE")]
     columns += [(str(e), f"N at eps={e}") for e in TOTALS_EPS]
-    return plotting.save(fig, path), markdown_table(table, columns)
+    return markdown_table(rows, columns) if rows else ""
 
 
 def _fit_row(f: dict[str, Any]) -> dict[str, Any]:
@@ -187,15 +132,15 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
     """Figures, tables and the claim text of `summary` (see `summarize`)."""
     config, r = summary["config"], summary["r"]
     sweeps, estimates = summary["sweeps"], summary["estimates"]
-    main = _sweep_figure(sweeps, estimates, "smooth", r, outdir / "figures" / f"{NAME}.png")
-    structured = _sweep_figure(sweeps, estimates, "structured", r,
+    main = sweep_figure(sweeps, estimates, "smooth", r, outdir / "figures" / f"{NAME}.png")
+    structured = sweep_figure(sweeps, estimates, "structured", r,
                                outdir / "figures" / f"{NAME}-structured.png")
     if main is None:  # the report's first figure always carries the experiment's name
         main, structured = structured, None
         if main is not None:
             main = main.rename(outdir / "figures" / f"{NAME}.png")
-    totals_fig, totals_table = _totals_figure(summary["totals"],
-                                              outdir / "figures" / f"{NAME}-totals.png")
+    totals_fig = totals_figure(summary["totals"], outdir / "figures" / f"{NAME}-totals.png")
+    totals_table = _totals_table(summary["totals"])
     fig, axes = plotting.panels(2, "Complexity bounds (orders; constants unknown in the "
                                 "paper, set to 1)")
     draw_bounds(axes, max(config["m1s"]), max(config["m2s"]), r, constant=1.0)
