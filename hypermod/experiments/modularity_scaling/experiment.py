@@ -165,8 +165,9 @@ def _data(key: tuple, data_seed: int, train: tuple[int, int],
 
 
 @dataclass(frozen=True)
-class _Point:
-    """What one unit trains: its settings, data sizes and device."""
+class PointTrainer:
+    """Trains one point (target, m1, m2, method, width) of one seed, at any encoder width,
+    budget and data multiple: what a unit, and its probes, train."""
 
     config: ScalingConfig
     point: dict[str, Any]
@@ -205,9 +206,10 @@ def run(config: ScalingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, 
     (on `config.diagnose` targets, for the first `probe_seeds` seeds) train it again wider,
     longer and on more data."""
     p = dict(item.point)
-    point = _Point(config, p, item.seed, resolve_device(ctx.device))
-    tried = [point.train(p["width"] if p["method"] == "mlp" else enc)
-             for enc in ((None,) if p["method"] == "mlp" else config.encoders(p["target"]))]
+    point = PointTrainer(config, p, item.seed, resolve_device(ctx.device))
+    # the plain MLP has no encoder; its row's "encoder" is its own width, as before
+    encoders = (p["width"],) if p["method"] == "mlp" else config.encoders(p["target"])
+    tried = [point.train(encoder) for encoder in encoders]
     best = min(tried, key=lambda t: t["val_mse"])
     probes = {}
     if p["method"] != "mlp" and p["target"] in config.diagnose \
