@@ -151,15 +151,32 @@ def test_zoo_summary_ranks_methods_and_marks_significant_gaps():
     records = ([_record("hyper", s, e) for s, e in zip((1, 2, 3), (0.10, 0.11, 0.12))]
                + [_record("film", s, e) for s, e in zip((1, 2, 3), (0.30, 0.32, 0.31))]
                + [_record("mlp", s, e) for s, e in zip((1, 2, 3), (0.12, 0.10, 0.13))])
-    (task,) = summarize(records)["tasks"]
+    summary = summarize(records)
+    assert summary["select"] == "test_error"  # no validation part in these records
+    (task,) = summary["tasks"]
     (ranking,) = task["rankings"]
     assert ranking["best"] == "hyper"
     places = {r["method"]: r for r in ranking["ranked"]}
     assert [r["method"] for r in ranking["ranked"]] == ["hyper", "mlp", "film"]
-    assert places["film"]["worse"] and places["film"]["p"] < 0.01  # a large, steady gap
-    assert not places["mlp"]["worse"] and places["mlp"]["p"] > 0.05  # within the noise
-    assert places["hyper"]["p"] is None
-    assert places["hyper"]["stat"]["mean"] == pytest.approx(0.11)
+    film, mlp = places["film"]["pair"], places["mlp"]["pair"]
+    assert film.outcome == "first" and film.test.test == "paired"  # a large, steady gap
+    assert film.p_adjusted == pytest.approx(2 * film.test.p)  # Holm: the smaller of 2, x2
+    assert mlp.outcome == "noise" and mlp.p_adjusted > 0.05  # within the noise
+    assert places["hyper"]["pair"] is None
+    assert places["hyper"]["side"].stats()["mean"] == pytest.approx(0.11)
+
+
+def test_zoo_ranks_on_validation_when_the_runs_have_it():
+    from hypermod.experiments.conditioning_zoo import summarize
+
+    records = ([_record("hyper", s, e) for s, e in zip((1, 2), (0.10, 0.11))]
+               + [_record("film", s, e) for s, e in zip((1, 2), (0.12, 0.13))])
+    for r in records:  # film is better on validation
+        row = r["rows"][0]
+        row["val_error"] = 0.5 if row["method"] == "hyper" else 0.2
+    summary = summarize(records)
+    (ranking,) = summary["tasks"][0]["rankings"]
+    assert summary["select"] == "val_error" and ranking["best"] == "film"
 
 
 def test_zoo_summary_gives_psnr_for_inr_and_no_test_with_one_seed():
@@ -169,13 +186,4 @@ def test_zoo_summary_gives_psnr_for_inr_and_no_test_with_one_seed():
     (ranking,) = summarize(records)["tasks"][0]["rankings"]
     assert ranking["ranked"][0]["psnr"] == pytest.approx(20.0)
     assert ranking["ranked"][0]["heldout_psnr"] == pytest.approx(12.5)
-    assert all(r["p"] is None and not r["worse"] for r in ranking["ranked"])
-
-
-def test_a_gap_equal_at_every_seed_is_certain_and_quiet():
-    """scipy warns of precision loss on constant differences (an error in this suite)."""
-    from hypermod.experiments.conditioning_zoo.report import paired_p
-
-    assert paired_p([0.3, 0.4, 0.5], [0.1, 0.2, 0.3]) == 0.0
-    assert paired_p([0.1, 0.2], [0.1, 0.2]) is None
-    assert 0.05 < paired_p([0.12, 0.10, 0.13], [0.10, 0.11, 0.12]) < 1
+    assert ranking["ranked"][1]["pair"].outcome == "too few"

@@ -33,6 +33,10 @@ class Task(Protocol):
         """The fixed test set, in order."""
         ...
 
+    # Optional: a task with a validation part (held out of the training data, to choose
+    # on) also has `num_val: int > 0` and `val_batches(batch_size)` like `test_batches`;
+    # the loop then records val_loss and val_error beside the test metrics each epoch.
+
     def losses(self, output: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         """The loss: per sample (N,) with reduction "none", their mean with "mean" (one
         formula for both, reduced by the loss function itself)."""

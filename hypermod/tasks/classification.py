@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset
-from hypermod.tasks.limits import images_on, limited
+from hypermod.tasks.limits import images_on, limited, split_validation
 
 LOSSES = ("mse_onehot", "cross_entropy")
 
@@ -27,6 +27,8 @@ class ClassificationTask:
         device: where batches are built.
         limit_train, limit_test: keep only the first N training / test images.
         mean, std: normalization of pixels in [0, 1].
+        val_fraction, val_seed: a seeded share of the training images held out for
+            validation (0: none, as the reference).
     """
 
     def __init__(
@@ -38,10 +40,13 @@ class ClassificationTask:
         limit_test: int | None = None,
         mean: float = MNIST_MEAN,
         std: float = MNIST_STD,
+        val_fraction: float = 0.0,
+        val_seed: int = 0,
     ):
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES}")
         data = limited(data, limit_train, limit_test)
+        data, val_images, val_labels = split_validation(data, val_fraction, val_seed)
         self.device = torch.device(device)
         self.loss_name, self.mean, self.std = loss, mean, std
         self.num_classes = data.num_classes
@@ -49,10 +54,16 @@ class ClassificationTask:
         self.train_images, self.test_images = images_on(data, self.device)
         self.train_labels = torch.from_numpy(data.train_labels).to(self.device)
         self.test_labels = torch.from_numpy(data.test_labels).to(self.device)
+        self.val_images = torch.from_numpy(val_images).to(self.device)
+        self.val_labels = torch.from_numpy(val_labels).to(self.device)
 
     @property
     def num_train(self) -> int:
         return self.train_images.shape[0]
+
+    @property
+    def num_val(self) -> int:
+        return self.val_images.shape[0]
 
     def inputs(self, images: Tensor) -> Tensor:
         """uint8 (B, C, H, W) -> normalized float (B, C*H*W)."""
@@ -68,9 +79,16 @@ class ClassificationTask:
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor], Tensor]]:
         """The test set in order."""
-        for start in range(0, self.test_images.shape[0], batch_size):
+        yield from self._fixed(self.test_images, self.test_labels, batch_size)
+
+    def val_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor], Tensor]]:
+        """The validation images (held out of training) in order."""
+        yield from self._fixed(self.val_images, self.val_labels, batch_size)
+
+    def _fixed(self, images: Tensor, labels: Tensor, batch_size: int):
+        for start in range(0, images.shape[0], batch_size):
             end = start + batch_size
-            yield (self.inputs(self.test_images[start:end]),), self.test_labels[start:end]
+            yield (self.inputs(images[start:end]),), labels[start:end]
 
     def losses(self, output: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         """Cross-entropy, or MSE to one-hot averaged over classes; per sample (N,) with

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset
-from hypermod.tasks.limits import images_on, limited
+from hypermod.tasks.limits import check_fraction, images_on, limited, split_validation
 
 Batch = tuple[tuple[Tensor, Tensor], Tensor]
 
@@ -47,6 +47,8 @@ class INRConfig:
         holdout_fraction: share of pixel positions never used as training targets, in [0, 1).
         mask_seed: seed of the held-out mask.
         mean, std: normalization of I's pixels in [0, 1] (MNIST's, as the other tasks).
+        val_fraction, val_seed: a seeded share of the training images held out for
+            validation (scored at every pixel, as the test images); 0: none.
     """
 
     points: int = 64
@@ -55,8 +57,11 @@ class INRConfig:
     mask_seed: int = 0
     mean: float = MNIST_MEAN
     std: float = MNIST_STD
+    val_fraction: float = 0.0
+    val_seed: int = 0
 
     def __post_init__(self) -> None:
+        check_fraction(self.val_fraction)
         if self.points < 1:
             raise ValueError(f"points must be >= 1, got {self.points}")
         if self.fourier_features < 0:
@@ -139,8 +144,10 @@ class INRTask:
         self.config = c = config or INRConfig()
         self.device = torch.device(device)
         data = limited(data, limit_train, limit_test)
+        data, val_images, _ = split_validation(data, c.val_fraction, c.val_seed)
         self.name = data.name
         self.train_images, self.test_images = images_on(data, self.device)
+        self.val_images = torch.from_numpy(val_images).to(self.device)
         self.input_dim = data.input_dim
         _, _, height, width = self.train_images.shape
         self.image_shape = (height, width)
@@ -162,6 +169,10 @@ class INRTask:
     @property
     def num_test(self) -> int:
         return self.test_images.shape[0]
+
+    @property
+    def num_val(self) -> int:
+        return self.val_images.shape[0]
 
     @property
     def coord_dim(self) -> int:
@@ -208,9 +219,16 @@ class INRTask:
 
     def test_batches(self, batch_size: int) -> Iterator[Batch]:
         """The test images in order, every pixel: x (B, H*W, d_x), target (B, H*W)."""
+        yield from self._every_pixel(self.test_images, batch_size)
+
+    def val_batches(self, batch_size: int) -> Iterator[Batch]:
+        """The validation images (held out of training) in order, every pixel."""
+        yield from self._every_pixel(self.val_images, batch_size)
+
+    def _every_pixel(self, images: Tensor, batch_size: int) -> Iterator[Batch]:
         every = torch.arange(self.coords.shape[0], device=self.device)
-        for start in range(0, self.num_test, batch_size):
-            yield self.make_batch(self.test_images[start:start + batch_size], every)
+        for start in range(0, images.shape[0], batch_size):
+            yield self.make_batch(images[start:start + batch_size], every)
 
     def heldout_pixel_batches(self, batch_size: int) -> Iterator[Batch]:
         """The training images in order, only their held-out pixels: target (B, held)."""

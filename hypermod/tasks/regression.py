@@ -19,15 +19,17 @@ from hypermod.tasks.synthetic import SyntheticSet
 
 
 class RegressionTask:
-    """Batches of ((x (B, n, m1), I (B, m2)), y (B, n)) on the device of `train`."""
+    """Batches of ((x (B, n, m1), I (B, m2)), y (B, n)) on the device of `train`; with
+    `val`, a validation set (new instances, to choose on) scored like the test set."""
 
-    def __init__(self, train: SyntheticSet, test: SyntheticSet):
-        if train.x.shape[2:] != test.x.shape[2:] or train.instances.shape[1:] != \
-                test.instances.shape[1:]:
-            raise ValueError(f"train and test sets differ in dimensions: x {train.x.shape} "
-                             f"vs {test.x.shape}, I {train.instances.shape} vs "
-                             f"{test.instances.shape}")
-        self.train, self.test = train, test
+    def __init__(self, train: SyntheticSet, test: SyntheticSet, val: SyntheticSet | None = None):
+        for name, other in (("test", test), ("val", val)):
+            if other is not None and (train.x.shape[2:] != other.x.shape[2:]
+                                      or train.instances.shape[1:] != other.instances.shape[1:]):
+                raise ValueError(f"train and {name} sets differ in dimensions: x "
+                                 f"{train.x.shape} vs {other.x.shape}, I "
+                                 f"{train.instances.shape} vs {other.instances.shape}")
+        self.train, self.test, self.val = train, test, val
         self.input_dim = train.x.shape[2]  # m1
         self.instance_dim = train.instances.shape[1]  # m2
         self.num_outputs = 1
@@ -40,6 +42,10 @@ class RegressionTask:
     def num_test(self) -> int:
         return self.test.instances.shape[0]
 
+    @property
+    def num_val(self) -> int:
+        return 0 if self.val is None else self.val.instances.shape[0]
+
     def train_noise(self, count: int, generator: torch.Generator) -> None:
         """No randomness beyond the order of the instances."""
         return None
@@ -50,10 +56,10 @@ class RegressionTask:
         return (t.x[index], t.instances[index]), t.y[index]
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor, Tensor], Tensor]]:
-        t = self.test
-        for start in range(0, self.num_test, batch_size):
-            end = start + batch_size
-            yield (t.x[start:end], t.instances[start:end]), t.y[start:end]
+        yield from _batches(self.test, batch_size)
+
+    def val_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor, Tensor], Tensor]]:
+        yield from _batches(self.val, batch_size) if self.val is not None else ()
 
     def losses(self, output: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         """Each instance's mean squared error over its points (N,), or their mean."""
@@ -63,3 +69,9 @@ class RegressionTask:
     def errors(self, output: Tensor, target: Tensor) -> Tensor:
         """The sum of the instances' mean squared errors (the loop divides by their count)."""
         return self.losses(output, target, "none").sum()
+
+
+def _batches(data: SyntheticSet, batch_size: int):
+    for start in range(0, data.instances.shape[0], batch_size):
+        end = start + batch_size
+        yield (data.x[start:end], data.instances[start:end]), data.y[start:end]

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypermod.data import MNIST_MEAN, MNIST_STD, ImageDataset
-from hypermod.tasks.limits import images_on, limited
+from hypermod.tasks.limits import check_fraction, images_on, limited, split_validation
 
 BINNINGS = ("reference", "circular")
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -39,6 +39,9 @@ class RotationConfig:
         interpolation: "nearest" (PIL's default, used by the reference) or "bilinear".
         mean, std: normalization after rotation; the reference uses MNIST's for all sets.
         test_seed: seed of the fixed test-set angles.
+        val_fraction: share of the training images held out for validation (seeded by
+            val_seed, with fixed angles drawn from val_seed too); 0 keeps them all, as
+            the paper's runs, which choose nothing.
     """
 
     num_bins: int = 12
@@ -47,8 +50,11 @@ class RotationConfig:
     mean: float = MNIST_MEAN
     std: float = MNIST_STD
     test_seed: int = 0
+    val_fraction: float = 0.0
+    val_seed: int = 0
 
     def __post_init__(self) -> None:
+        check_fraction(self.val_fraction)
         if self.binning not in BINNINGS:
             raise ValueError(f"unknown binning {self.binning!r}; choose one of {BINNINGS}")
         if self.interpolation not in INTERPOLATIONS:
@@ -148,11 +154,16 @@ class RotationTask:
         self.config = config or RotationConfig()
         self.device = torch.device(device)
         data = limited(data, limit_train, limit_test)
+        data, val_images, _ = split_validation(data, self.config.val_fraction,
+                                               self.config.val_seed)
         self.name = data.name
         self.train_images, self.test_images = images_on(data, self.device)
+        self.val_images = torch.from_numpy(val_images).to(self.device)
         self.input_dim = data.input_dim
         gen = torch.Generator().manual_seed(self.config.test_seed)
         self.test_angles = (torch.rand(len(data.test_images), generator=gen) * 360).to(self.device)
+        gen = torch.Generator().manual_seed(self.config.val_seed)
+        self.val_angles = (torch.rand(len(val_images), generator=gen) * 360).to(self.device)
 
     @property
     def num_train(self) -> int:
@@ -161,6 +172,10 @@ class RotationTask:
     @property
     def num_test(self) -> int:
         return self.test_images.shape[0]
+
+    @property
+    def num_val(self) -> int:
+        return self.val_images.shape[0]
 
     @property
     def num_outputs(self) -> int:
@@ -188,9 +203,16 @@ class RotationTask:
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor, Tensor], Tensor]]:
         """The whole test set in order, with its fixed angles."""
-        for start in range(0, self.num_test, batch_size):
-            end = min(start + batch_size, self.num_test)
-            yield self.make_batch(self.test_images[start:end], self.test_angles[start:end])
+        yield from self._fixed(self.test_images, self.test_angles, batch_size)
+
+    def val_batches(self, batch_size: int) -> Iterator[tuple[tuple[Tensor, Tensor], Tensor]]:
+        """The validation images (held out of training) in order, with their fixed angles."""
+        yield from self._fixed(self.val_images, self.val_angles, batch_size)
+
+    def _fixed(self, images: Tensor, angles: Tensor, batch_size: int):
+        for start in range(0, images.shape[0], batch_size):
+            end = start + batch_size
+            yield self.make_batch(images[start:end], angles[start:end])
 
     def losses(self, output: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         """Cross-entropy over the bins: per sample (N,) with reduction "none", or the mean."""

@@ -37,19 +37,21 @@ Row = dict[str, Any]
 
 @torch.no_grad()
 def evaluate(model: nn.Module, task: Task, batch_size: int = 1000,
-             accel: Accel | None = None) -> list[dict[str, float]]:
-    """Each member's mean test loss and error rate on the task's test set (one dict for a
-    plain model, S for an `Ensemble`), through the task's own `losses` and `errors`."""
+             accel: Accel | None = None, split: str = "test") -> list[dict[str, float]]:
+    """Each member's mean loss and error rate on the task's test set (or, with split
+    "val", its validation part): one dict for a plain model, S for an `Ensemble`, with
+    keys "{split}_loss" and "{split}_error", through the task's own `losses` and `errors`."""
     accel = accel or Accel()
     stacked = isinstance(model, Ensemble)
     size = model.size if stacked else 1
-    device = next(model.parameters()).device
     loss_sums: list[Any] = [0.0] * size
     wrong: list[Any] = [0] * size
     count = 0
     was_training = model.training
     model.eval()
-    for inputs, target in task.test_batches(batch_size):
+    batches = task.test_batches(batch_size) if split == "test" else task.val_batches(batch_size)
+    device = next(model.parameters()).device
+    for inputs, target in batches:
         with autocast(accel, device):
             if stacked:
                 out = model(*(t.unsqueeze(0).expand(size, *t.shape) for t in inputs)).float()
@@ -60,8 +62,13 @@ def evaluate(model: nn.Module, task: Task, batch_size: int = 1000,
             wrong[k] = wrong[k] + task.errors(out[k], target)
         count += target.shape[0]
     model.train(was_training)
-    return [{"test_loss": float(loss) / count, "test_error": float(w) / count}
+    return [{f"{split}_loss": float(loss) / count, f"{split}_error": float(w) / count}
             for loss, w in zip(loss_sums, wrong)]
+
+
+def has_validation(task: Task) -> bool:
+    """Whether the task holds out a validation part (see `hypermod.tasks.base.Task`)."""
+    return getattr(task, "num_val", 0) > 0
 
 
 def train(
@@ -144,6 +151,9 @@ def train(
             finite = [alive[k] and math.isfinite(train_loss[k]) for k in range(size)]
             tests = (evaluate(model, task, config.test_batch_size, accel) if any(finite)
                      else [None] * size)
+            if any(finite) and has_validation(task):
+                vals = evaluate(model, task, config.test_batch_size, accel, "val")
+                tests = [{**t, **v} for t, v in zip(tests, vals)]
             rows: list[Row | None] = []
             for k in range(size):
                 if not alive[k]:

@@ -11,13 +11,14 @@ error stops improving (Adam, learning-rate cuts) and is scored on a test set of 
 instances.
 
 Every point (target, m1, m2, method, width) is then diagnosed (`diagnosis.py`): it is
-trained again with the chosen encoder twice as wide, with twice the training budget, and
-with twice the data (instances and points per instance). A point whose error none of the
-three lowers by more than 10%, and which stopped by the rule rather than the step cap, is
-*primary-limited*: only such points enter the fits of log N on log(1/eps), whose slopes
-are set beside the theory's m1/r for g and (m1+m2)/r for q. On the structured target the
-report also compares the total trainable parameters a hypernetwork, an embedding method
-and a plain MLP on [x, I] need for equal error.
+trained again with the chosen encoder twice as wide (one step beyond every encoder the
+envelope tried), with twice the training budget, and with twice the data (instances and
+points per instance). A point whose error none of the three lowers beyond the seed
+spread (a paired test over seeds), and which stopped by the rule rather than the step
+cap, is *primary-limited*. Exponents of log N on log(1/eps) are fitted on every point and
+on the primary-limited ones, and set beside the theory's m1/r for g and (m1+m2)/r for q.
+On the structured target the report also compares the total trainable parameters a
+hypernetwork, an embedding method and a plain MLP on [x, I] need for equal error.
 """
 
 from __future__ import annotations
@@ -214,9 +215,12 @@ def run(config: ScalingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, 
     probes = {}
     if p["method"] != "mlp" and p["target"] in config.diagnose \
             and item.seed <= config.probe_seeds:
-        twice = 2 * best["encoder"]
-        wider = next((t for t in tried if t["encoder"] == twice), None) or point.train(twice)
-        probes = {"wider": wider, "longer": point.train(best["encoder"], budget=2),
+        # One step beyond every encoder the envelope tried: a probe of an encoder it
+        # already tried and rejected would tell nothing new.
+        wider = 2 * best["encoder"]
+        while wider in encoders:
+            wider *= 2
+        probes = {"wider": point.train(wider), "longer": point.train(best["encoder"], budget=2),
                   "data": point.train(best["encoder"], data=2)}
     keep = ("encoder", "primary", "trainable", "train_mse", "val_mse", "test_rmse", "steps",
             "stop")

@@ -18,6 +18,7 @@ from hypermod.experiments.modularity_scaling.fits import (
     smallest_total,
 )
 from hypermod.reporting import group_stats, verdict
+from hypermod.reporting.inference import family_confidence
 
 # Target errors of the total-parameter comparison, fixed before any run.
 TOTALS_EPS = (0.5, 0.3, 0.2, 0.1, 0.05, 0.03)
@@ -35,18 +36,18 @@ def bearing(method: str, fitted: verdict.Verdict) -> verdict.Verdict:
     """What a fit's comparison says about the theorem's bound, which points one way.
 
     g's m1/r is an upper bound (O): a steeper g, on primary-limited points, goes against
-    it; as steep or shallower is within it. q's (m1+m2)/r is a lower bound over the
-    whole class W_(r,m) (Omega, the worst function): as steep or steeper is consistent,
-    and a shallower q is allowed for one particular target, so it decides nothing.
+    it; consistent or shallower is within it. q's (m1+m2)/r is a lower bound over the
+    whole class W_(r,m) (Omega, the worst function): consistent or steeper agrees, and a
+    shallower q is allowed for one particular target, so it decides nothing.
     """
-    if fitted.word not in ("agrees", "steeper", "shallower"):
+    if fitted.word not in (verdict.CONSISTENT, verdict.STEEPER, verdict.SHALLOWER):
         return fitted if fitted.word == verdict.INCONCLUSIVE \
             else verdict.Verdict(verdict.INCONCLUSIVE, fitted.word)
     if method == "hyper":
         return (verdict.Verdict(verdict.NOT_HELD, f"g steeper than the upper bound "
                                                   f"({fitted.reason})")
-                if fitted.word == "steeper" else verdict.Verdict(verdict.HELD))
-    if fitted.word == "shallower":
+                if fitted.word == verdict.STEEPER else verdict.Verdict(verdict.HELD))
+    if fitted.word == verdict.SHALLOWER:
         return verdict.Verdict(verdict.INCONCLUSIVE, "q shallower than the worst-case lower "
                                                      "bound, which one target may be")
     return verdict.Verdict(verdict.HELD)
@@ -73,14 +74,19 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Every fit with its verdict, the claim's verdict, N_q / N_g, totals and diagnostics.
 
     `sweeps` and `estimates` ((target, m1, m2, method) -> `Sweep` and `ExponentEstimate`
-    on the primary-limited widths) are kept for the figures.
+    on the primary-limited widths) are kept for the figures; each fit also carries the
+    fit on every width ("all_slope", ...), shown beside it.
     """
     config = records[0]["config"]
     r = config["r"]
     finals = [rec["rows"][-1] for rec in records if rec["rows"]]
     sweeps = _sweeps(finals)
-    estimates = {key: _estimate(sweep) for key, sweep in sweeps.items()}
-    fits = [_fit(key, sweeps[key], est, predicted(t, method, m1, m2, r))
+    levels = _levels(sweeps)
+    estimates = {key: _estimate(sweep, sweep.used, levels[key]) for key, sweep in sweeps.items()}
+    everything = {key: _estimate(sweep, np.ones(len(sweep.widths), bool), levels[key])
+                  for key, sweep in sweeps.items()}
+    fits = [_fit(key, sweeps[key], est, everything[key], predicted(t, method, m1, m2, r),
+                 levels[key])
             for key, est in estimates.items() for t, m1, m2, method in [key]]
     smooth = [f["bearing"] for f in fits if f["target"] == "smooth"]
     settings = [{"m1": m1, "m2": m2, "verdict": verdict.from_parts(
@@ -104,6 +110,15 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _levels(sweeps: dict[tuple, Any]) -> dict[tuple, float]:
+    """Each fit's interval confidence: Bonferroni over its family, the fits of one method
+    on one target (g's exponents at every (m1, m2) are one claim, q's another)."""
+    size: dict[tuple, int] = {}
+    for target, _, _, method in sweeps:
+        size[(target, method)] = size.get((target, method), 0) + 1
+    return {key: family_confidence(size[(key[0], key[3])]) for key in sweeps}
+
+
 def _sweeps(finals: list[dict[str, Any]]) -> dict[tuple, Sweep]:
     """(target, m1, m2, method) -> its `Sweep`, for g and q."""
     out = {}
@@ -121,23 +136,41 @@ def _sweeps(finals: list[dict[str, Any]]) -> dict[tuple, Sweep]:
     return out
 
 
-def _estimate(sweep: Sweep) -> ExponentEstimate | None:
-    used = sweep.used
+def _estimate(sweep: Sweep, used: np.ndarray, level: float) -> ExponentEstimate | None:
     if used.sum() < 2:
         return None
-    return exponent_with_ci(np.asarray(sweep.sizes)[used], sweep.errors[:, used])
+    return exponent_with_ci(np.asarray(sweep.sizes)[used], sweep.errors[:, used],
+                            level=level)
+
+
+def _judged(est: ExponentEstimate | None, prediction: float | None) -> verdict.Verdict:
+    """The exponent rule on one estimate (no prediction: descriptive only)."""
+    if est is None:
+        return verdict.Verdict(verdict.INCONCLUSIVE, "too few levels")
+    reason = verdict.seeds_reason(len(est.seed_slopes))
+    if reason:
+        return verdict.Verdict(verdict.INCONCLUSIVE, reason)
+    if prediction is None:
+        return verdict.Verdict("no prediction")
+    return verdict.exponent(est.low, est.high, prediction)
 
 
 def _fit(key: tuple, sweep: Sweep, est: ExponentEstimate | None,
-         prediction: float | None) -> dict[str, Any]:
-    """One fit's numbers and verdict; without a fit, only why."""
+         everything: ExponentEstimate | None, prediction: float | None,
+         level: float) -> dict[str, Any]:
+    """One fit's numbers and verdict (on primary-limited points; on every point beside
+    it); without a fit, only why."""
     target, m1, m2, method = key
     used = sweep.used
     sizes = np.asarray(sweep.sizes)[used]
     row = {"target": target, "m1": m1, "m2": m2, "method": method, "predicted": prediction,
-           "points": int(used.sum()), "of": len(sweep.widths),
+           "points": int(used.sum()), "of": len(sweep.widths), "level": level,
            "diagnosed": all(d.diagnosed for d in sweep.diagnoses),
            "decades": float(np.log10(sizes.max() / sizes.min())) if sizes.size else 0.0}
+    if everything is not None:
+        row.update({"all_slope": everything.slope, "all_low": everything.low,
+                    "all_high": everything.high,
+                    "all_verdict": _judged(everything, prediction)})
     if row["points"] < MIN_POINTS:
         why = (f"{row['points']} primary-limited point(s) of {row['of']}" if row["diagnosed"]
                else f"{row['points']} point(s)")
@@ -146,15 +179,11 @@ def _fit(key: tuple, sweep: Sweep, est: ExponentEstimate | None,
     if est is None:
         no_fit = verdict.Verdict(verdict.INCONCLUSIVE, "too few levels")
         return {**row, "verdict": no_fit, "bearing": no_fit}
-    n = len(est.seed_slopes)
-    judged = verdict.exponent(est.slope, est.low, est.high, n, prediction)
-    if judged.word in ("steeper", "shallower") and row["diagnosed"]:
-        judged = verdict.Verdict(judged.word, f"{judged.reason}, on primary-limited points "
-                                              "only: a finding")
-    return {**row, "slope": est.slope, "low": est.low, "high": est.high, "n": n,
-            "pooled": est.fit.slope, "boot_low": est.boot_low, "boot_high": est.boot_high,
-            "eps": (min(est.levels), max(est.levels)), "N": (int(sizes.min()),
-                                                             int(sizes.max())),
+    judged = _judged(est, prediction)
+    return {**row, "slope": est.slope, "low": est.low, "high": est.high,
+            "n": len(est.seed_slopes), "pooled": est.fit.slope, "boot_low": est.boot_low,
+            "boot_high": est.boot_high, "eps": (min(est.levels), max(est.levels)),
+            "N": (int(sizes.min()), int(sizes.max())),
             "verdict": judged, "bearing": bearing(method, judged)}
 
 
