@@ -23,7 +23,7 @@ from hypermod.models import Ensemble
 from hypermod.models.budget import counts, match_budget
 from hypermod.models.zoo import HYPER_FAMILY, ZOO, ZooConfig, build_method
 from hypermod.sweep import SweepContext, Unit, check_settings, unit
-from hypermod.tasks import RegressionTask, RotationTask
+from hypermod.tasks import RegressionTask, RotationConfig, RotationTask
 from hypermod.tasks.synthetic import make_target, splits
 from hypermod.training import TrainConfig, resolve_device, train
 
@@ -49,6 +49,10 @@ class ZooExperimentConfig:
         epochs, lr, batch_size, optimizer: training (Adam by default: one lr for methods
             whose best SGD steps differ by orders of magnitude).
         limit_train, limit_test: first N images of the image data sets.
+        val_fraction: share of the training images held out (seeded, the same for every
+            run) to choose on: the ranking and every selection read validation data.
+        val_instances: validation instances of the structured target (new instances,
+            drawn apart from training and test).
         seeds: repetitions.
     """
 
@@ -70,12 +74,15 @@ class ZooExperimentConfig:
     optimizer: str = "adam"
     limit_train: int | None = None
     limit_test: int | None = None
+    val_fraction: float = 0.1
+    val_instances: int = 512
     seeds: int = 3
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "methods", "budgets"),
                        positive=("budgets", "m1", "m2", "train_instances", "test_instances",
-                                 "points", "epochs", "lr", "batch_size", "seeds"),
+                                 "val_instances", "points", "epochs", "lr", "batch_size",
+                                 "seeds"),
                        optional_positive=("limit_train", "limit_test"))
         unknown = sorted(set(self.methods) - set(ZOO)) + sorted(set(self.tasks) -
                                                                 set(IMAGE_TASKS))
@@ -85,12 +92,14 @@ class ZooExperimentConfig:
         TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
                     optimizer=self.optimizer)
         ZooConfig(primary_hidden=self.primary_hidden, encoder_depth=self.encoder_depth)
+        RotationConfig(val_fraction=self.val_fraction)
 
 
 FULL = ZooExperimentConfig()
 QUICK = ZooExperimentConfig(datasets=("digits", "structured"), budgets=(5_000, 20_000, 80_000),
-                            train_instances=512, test_instances=256, points=16, epochs=3,
-                            lr=3e-3, limit_train=600, limit_test=300, seeds=2)
+                            train_instances=512, test_instances=256, val_instances=128,
+                            points=16, epochs=3, lr=3e-3, limit_train=600, limit_test=300,
+                            seeds=2)
 
 
 def units(config: ZooExperimentConfig) -> list[Unit]:
@@ -105,28 +114,30 @@ def units(config: ZooExperimentConfig) -> list[Unit]:
 
 
 @functools.lru_cache(maxsize=4)
-def _structured(m1: int, m2: int, train: int, test: int, points: int, seed: int):
+def _structured(m1: int, m2: int, train: int, val: int, test: int, points: int, seed: int):
+    """Train, validation and test sets of the structured target for one seed."""
     target = make_target("structured", m1, m2, seed=0)
-    return splits(target, 1000 + seed, ((train, points), (test, points)))
+    return splits(target, 1000 + seed, ((train, points), (val, points), (test, points)))
 
 
 def make_task(config: ZooExperimentConfig, item: Unit, ctx: SweepContext):
     """The unit's task and its sizes: (task, d_instance, d_x, outputs)."""
     p, device = dict(item.point), resolve_device(ctx.device)
     if p["task"] == "regression":
-        train_set, test_set = (s.to(device) for s in _structured(
-            config.m1, config.m2, config.train_instances, config.test_instances,
-            config.points, item.seed))
-        task = RegressionTask(train_set, test_set)
+        train_set, val_set, test_set = (s.to(device) for s in _structured(
+            config.m1, config.m2, config.train_instances, config.val_instances,
+            config.test_instances, config.points, item.seed))
+        task = RegressionTask(train_set, test_set, val_set)
         return task, config.m2, config.m1, 1
     data = ctx.dataset(p["dataset"])
     if p["task"] == "rotation":
-        task = RotationTask(data, device=device, limit_train=config.limit_train,
-                            limit_test=config.limit_test)
+        task = RotationTask(data, RotationConfig(val_fraction=config.val_fraction), device,
+                            limit_train=config.limit_train, limit_test=config.limit_test)
         return task, task.input_dim, task.input_dim, task.num_outputs
     from hypermod.tasks.inr import INRConfig, INRTask
 
-    task = INRTask(data, INRConfig(), device, config.limit_train, config.limit_test)
+    task = INRTask(data, INRConfig(val_fraction=config.val_fraction), device,
+                   config.limit_train, config.limit_test)
     return task, task.input_dim, task.coord_dim, 1
 
 
