@@ -14,6 +14,7 @@ from hypermod.experiments.registry import EXPERIMENTS
 from hypermod.reporting import Section, diverged_runs, markdown_table
 from hypermod.results import check_unit_record, read_json, write_atomic
 from hypermod.sweep import Experiment, config_record, settings_differ
+from hypermod.sweep.spec import legacy_settings
 
 QUICK_MARK = "(quick settings: a smoke test, not evidence)"
 
@@ -69,7 +70,8 @@ def _stderr(message: str) -> None:
 
 def is_quick(experiment: Experiment, config: dict[str, Any]) -> bool:
     """Whether `config` (a record's) is the experiment's quick settings, grid aside."""
-    return not settings_differ(config_record(experiment.quick), config, experiment.grid_fields)
+    return not settings_differ(config_record(experiment.quick), config, experiment.grid_fields,
+                               legacy_settings(experiment.quick))
 
 
 def _union(values: Iterable[Any]) -> list[Any]:
@@ -136,11 +138,12 @@ def _environment_table(grouped: dict[str, list[dict[str, Any]]]) -> str:
     ])
 
 
-def _check_one_setting(name: str, records: list[dict[str, Any]], grid_fields) -> None:
+def _check_one_setting(name: str, records: list[dict[str, Any]], grid_fields,
+                       legacy: dict[str, Any] | None = None) -> None:
     """Refuse to average runs made under different settings into one curve."""
     first = records[0]
     for record in records[1:]:
-        diff = settings_differ(first["config"], record["config"], grid_fields)
+        diff = settings_differ(first["config"], record["config"], grid_fields, legacy)
         if diff:
             raise ValueError(
                 f"{name}: {first['path']} and {record['path']} were made with different "
@@ -186,7 +189,8 @@ def build_report(directory: str | Path, log: Callable[[str], None] = _stderr) ->
         if experiment is None or experiment.report is None:
             unknown.append(name)
             continue
-        _check_one_setting(name, grouped[name], experiment.grid_fields)
+        _check_one_setting(name, grouped[name], experiment.grid_fields,
+                           legacy_settings(experiment.quick))
         section = experiment.report(grouped[name], directory)
         if is_quick(experiment, grouped[name][0]["config"]):
             section = replace(section, title=f"{section.title} {QUICK_MARK}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hypermod.experiments.rotation import RotationRun, default_activation, unit_rows
 from hypermod.models import ModelConfig
@@ -58,6 +58,9 @@ class RotationEmbeddingConfig:
     limit_train: int | None = None
     limit_test: int | None = None
     val_fraction: float = 0.1
+
+    # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
+    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "embedding_dims", "lrs"),

@@ -109,8 +109,25 @@ def config_record(config: Any) -> dict[str, Any]:
     return record
 
 
+def legacy_settings(config: Any) -> dict[str, Any]:
+    """The values that records made before a setting existed ran with: a config class's
+    `LEGACY` table (setting -> value), empty when it has none."""
+    return dict(getattr(type(config), "LEGACY", {}))
+
+
 def settings_differ(old: dict[str, Any], new: dict[str, Any],
-                    grid_fields: Iterable[str] = ()) -> list[str]:
-    """The settings, outside `grid_fields`, whose values differ between two config records."""
+                    grid_fields: Iterable[str] = (),
+                    legacy: dict[str, Any] | None = None) -> list[str]:
+    """The settings, outside `grid_fields`, whose values differ between two config records.
+
+    A setting missing from one record counts as its `legacy` value (what runs made before
+    it existed did), so adding a setting whose default keeps the old behaviour leaves old
+    sweeps valid.
+    """
+    legacy = legacy or {}
     keys = (old.keys() | new.keys()) - set(grid_fields) - {"seeds"}
-    return sorted(k for k in keys if old.get(k) != new.get(k))
+
+    def value(record: dict[str, Any], key: str) -> Any:
+        return record[key] if key in record else legacy.get(key)
+
+    return sorted(k for k in keys if value(old, k) != value(new, k))

@@ -23,7 +23,7 @@ except ImportError:  # Windows: no advisory locks; concurrent copies are not gua
     fcntl = None
 
 from hypermod.results import SCHEMA, check_unit_record, read_json, write_json_atomic
-from hypermod.sweep.spec import config_record, settings_differ
+from hypermod.sweep.spec import config_record, legacy_settings, settings_differ
 
 
 class SweepStore:
@@ -41,6 +41,7 @@ class SweepStore:
         self.runs = self.directory / "runs"
         self.record = config_record(config)
         self.grid_fields = tuple(grid_fields)
+        self.legacy = legacy_settings(config)
 
     def path(self, key: str) -> Path:
         return self.runs / f"{key}.json"
@@ -55,7 +56,7 @@ class SweepStore:
         path = self.directory / "sweep.json"
         if path.exists():
             old = read_json(path)["config"]
-            diff = settings_differ(old, self.record, self.grid_fields)
+            diff = settings_differ(old, self.record, self.grid_fields, self.legacy)
             if diff:
                 detail = ", ".join(f"{k}: {old.get(k)!r} -> {self.record.get(k)!r}"
                                    for k in diff)
@@ -79,7 +80,7 @@ class SweepStore:
         """Whether the unit is finished under this sweep's settings."""
         done = self.finished_record(key)
         return done is not None and not settings_differ(done["config"], self.record,
-                                                        self.grid_fields)
+                                                        self.grid_fields, self.legacy)
 
     def write(self, key: str, record: dict[str, Any]) -> None:
         """Write a finished unit's record atomically (see `results.write_atomic`)."""

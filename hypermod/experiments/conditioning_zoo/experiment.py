@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -77,6 +77,9 @@ class ZooExperimentConfig:
     val_fraction: float = 0.1
     val_instances: int = 512
     seeds: int = 3
+
+    # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
+    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "val_instances": 0}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "methods", "budgets"),

@@ -9,9 +9,10 @@ unlimited. A measured error says that only when it is limited by the primary net
 so every point is trained again three ways (`experiment.run`): the chosen encoder twice
 as wide, twice the training budget (steps and patience), and twice the data (instances
 and points per instance). A probe names a limit only when it lowers the error beyond the
-seed spread: a one-sided paired t-test over the probed seeds of log test RMSE (probe
-against the same seed's own run) with p < 0.05. The point is
-*primary-limited* when no probe names a limit and no seed's run stopped at the step cap
+seed spread (a one-sided paired t-test over the probed seeds of log test RMSE, probe
+against the same seed's own run, p < 0.05) and by more than `GAIN` (10%) on average: a
+consistent change too small to move a fit does not count, nor a large one that is noise.
+The point is *primary-limited* when no probe names a limit and no seed's run stopped at the step cap
 (a capped run is not converged, so it counts as limited by training). The wider probe
 goes one step beyond every encoder the envelope tried (`experiment.run`); a probe that
 repeats an encoder the envelope already tried and rejected (runs made before that rule)
@@ -27,6 +28,7 @@ import numpy as np
 
 from hypermod.reporting.inference import ALPHA, paired
 
+GAIN = 0.10  # and by more than this fraction of the error: a change that matters to a fit
 PROBES = {"wider": "encoder", "longer": "optimization", "data": "data"}
 LIMITS = ("encoder", "optimization", "data")
 PRIMARY, UNDIAGNOSED = "primary-limited", "not diagnosed"
@@ -79,13 +81,14 @@ class Diagnosis:
 
 def _lowers(own: list[float], probe: list[float]) -> tuple[bool, float | None]:
     """Whether the probe's errors are lower than the same seeds' own beyond their
-    spread, and the one-sided p-value (None below 2 seeds): a paired t-test of log RMSE,
-    one-sided because only a lower error names a limit."""
+    spread (a paired t-test of log RMSE, one-sided because only a lower error names a
+    limit, p < ALPHA) and by more than `GAIN` on average; and the p-value (None below 2
+    seeds)."""
     if len(own) < 2:
         return False, None
     d = paired(np.log(probe), np.log(own))
     p = d.p / 2 if d.diff < 0 else 1 - d.p / 2
-    return p < ALPHA, p
+    return p < ALPHA and np.mean(probe) < (1 - GAIN) * np.mean(own), p
 
 
 def diagnose(rows: list[dict[str, Any]]) -> Diagnosis:
@@ -126,10 +129,11 @@ def rule_text() -> str:
             "rule), with twice the steps and patience, and with twice the training "
             "instances and points per instance (same validation and test sets), on the "
             "first seeds (see probe_seeds). A probe names the limit (encoder, optimization, "
-            f"data) only when it lowers the test RMSE beyond the seed spread: a one-sided "
-            f"paired t-test over the probed seeds of log RMSE, probe against the same "
-            f"seed's own run, p < {ALPHA:g} (uncorrected, so that limits are rather found "
-            "than missed; with 3 seeds it needs a consistent gain); a seed whose run "
+            f"data) only when it lowers the mean test RMSE by more than {GAIN:.0%} and "
+            f"beyond the seed spread: a one-sided paired t-test over the probed seeds of "
+            f"log RMSE, probe against the same seed's own run, p < {ALPHA:g} (uncorrected, "
+            "so that limits are rather found than missed; with 3 seeds it needs a "
+            "consistent gain); a seed whose run "
             "stopped at the step cap also marks the point optimization-limited (not "
             "converged). A point with no limit is primary-limited. Exponents are fitted "
             "on every point and on the primary-limited ones, side by side.")

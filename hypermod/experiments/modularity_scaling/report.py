@@ -216,6 +216,11 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
         tables=tables,
         notes=[
             verdict.rules_note("interval", "seeds"),
+            "What a verdict is about: the theorems bound the size of the best approximator; "
+            "these runs measure trained networks. A trained g steeper than m1/r says that "
+            "training at these sizes did not reach the rate the theorem proves possible "
+            "(optimization and the finite encoder sit in between); it does not refute the "
+            "existence result. "
             f"A fit needs {MIN_POINTS} fitted points. The fits of one method on one target "
             "(g's at every (m1, m2), or q's) are one family: each interval is at "
             "confidence 1 - 0.05/k for k fits, so that the family holds at 95%.",

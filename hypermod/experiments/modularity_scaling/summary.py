@@ -44,7 +44,7 @@ def bearing(method: str, fitted: verdict.Verdict) -> verdict.Verdict:
         return fitted if fitted.word == verdict.INCONCLUSIVE \
             else verdict.Verdict(verdict.INCONCLUSIVE, fitted.word)
     if method == "hyper":
-        return (verdict.Verdict(verdict.NOT_HELD, f"g steeper than the upper bound "
+        return (verdict.Verdict(verdict.NOT_HELD, f"trained g steeper than the upper bound "
                                                   f"({fitted.reason})")
                 if fitted.word == verdict.STEEPER else verdict.Verdict(verdict.HELD))
     if fitted.word == verdict.SHALLOWER:
