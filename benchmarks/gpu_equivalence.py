@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from hypermod.data import load_dataset
-from hypermod.models import Ensemble, ModelConfig, build_model
+from hypermod.models import Ensemble, Sizes, build_model, paper
 from hypermod.tasks import RotationTask
 from hypermod.training import Accel, TrainConfig, fit, resolve_device, train
 
@@ -26,7 +26,7 @@ def members(method: str, device) -> list[torch.nn.Module]:
     out = []
     for seed in SEEDS:
         torch.manual_seed(seed)
-        out.append(build_model(ModelConfig(method, 4), 784, 784).to(device))
+        out.append(build_model(paper(method, 4), Sizes(784, 784, 12)).to(device))
     return out
 
 

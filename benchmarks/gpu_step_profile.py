@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from hypermod.data import load_dataset
-from hypermod.models import Ensemble, ModelConfig, build_model
+from hypermod.models import Ensemble, Sizes, build_model, paper
 from hypermod.tasks import RotationTask
 from hypermod.training import Accel, TrainConfig, _Stepper, make_optimizer
 
@@ -46,7 +46,7 @@ def profile(method: str, task: RotationTask, seeds: list[int], steps: int) -> No
     members = []
     for seed in seeds:
         torch.manual_seed(seed)
-        members.append(build_model(ModelConfig(method, 4), 784, 784))
+        members.append(build_model(paper(method, 4), Sizes(784, 784, 12)))
     model = Ensemble(members).to(device)
     optimizer = make_optimizer(TrainConfig(), model.parameters())
     stepper = _Stepper(model, task, optimizer, Accel(cuda_graphs=True), device)

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from hypermod.data import load_dataset
-from hypermod.models import ModelConfig, build_model
+from hypermod.models import Sizes, build_model, paper
 from hypermod.tasks import RotationTask
 
 MEAN, STD = 0.1307, 0.3081
@@ -136,7 +136,7 @@ def main() -> None:
           f"{'GFLOP/step':>10} {'GFLOP/s':>8}")
     for method in ("hyper", "embedding"):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(method, args.depth), 784, 784)
+        model = build_model(paper(method, args.depth), Sizes(784, 784, 12))
         flops = step_flops(model, task)
         ours = time_hypermod(model, task, args.steps, args.warmup)
         ref = time_reference(model, data.train_images, args.steps, args.warmup)

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
 from hypermod.data import load_dataset
-from hypermod.models import Ensemble, ModelConfig, build_model
+from hypermod.models import Ensemble, Sizes, build_model, paper
 from hypermod.tasks import RotationTask
 from hypermod.training import Accel, TrainConfig, fit, resolve_device, train
 
@@ -48,7 +48,7 @@ def time_reference(method: str, depth: int, images: np.ndarray, steps: int, devi
                    workers: int) -> float:
     """Training samples/s of the reference-style pipeline feeding one model."""
     torch.manual_seed(0)
-    model = build_model(ModelConfig(method, depth), 784, 784).to(device)
+    model = build_model(paper(method, depth), Sizes(784, 784, 12)).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     loader = DataLoader(ReferenceStyleRotation(images), batch_size=BATCH, shuffle=True,
                         num_workers=workers, pin_memory=device.type == "cuda",
@@ -70,7 +70,7 @@ def time_reference(method: str, depth: int, images: np.ndarray, steps: int, devi
 
 def flops_per_sample(method: str, depth: int, task: RotationTask) -> float:
     """Forward + backward FLOPs of one training sample (matrix products)."""
-    model = build_model(ModelConfig(method, depth), 784, 784).to(task.device)
+    model = build_model(paper(method, depth), Sizes(784, 784, 12)).to(task.device)
     (x, instance), y = task.batch_from(torch.arange(BATCH, device=task.device), task.train_noise(
         BATCH, torch.Generator(task.device).manual_seed(0)))
     with FlopCounterMode(display=False) as counter:
@@ -135,7 +135,7 @@ def main() -> None:
             start = time.perf_counter()
             for seed in seeds:
                 torch.manual_seed(seed)
-                model = build_model(ModelConfig(method, depth), 784, 784).to(device)
+                model = build_model(paper(method, depth), Sizes(784, 784, 12)).to(device)
                 fit(model, task, TrainConfig(epochs=1, lr=0.01, seed=seed), progress=False)
             sync(device)
             single = n_train * len(seeds) / (time.perf_counter() - start)
@@ -144,7 +144,7 @@ def main() -> None:
                 members = []
                 for seed in seeds:
                     torch.manual_seed(seed)
-                    members.append(build_model(ModelConfig(method, depth), 784, 784))
+                    members.append(build_model(paper(method, depth), Sizes(784, 784, 12)))
                 ensemble = Ensemble(members, mode).to(device)
                 sync(device)
                 start = time.perf_counter()

@@ -13,9 +13,9 @@ from hypermod.models import (  # noqa: E402
     HyperNetwork,
     MLPPrimary,
     MLPSpec,
-    ModelConfig,
     ModulePrimary,
     build_model,
+    paper,
 )
 from hypermod.tasks import ClassificationTask, RotationConfig, RotationTask  # noqa: E402
 from hypermod.training import TrainConfig, fit, train  # noqa: E402
@@ -28,12 +28,12 @@ __all__ = [
     "ImageDataset",
     "MLPPrimary",
     "MLPSpec",
-    "ModelConfig",
     "ModulePrimary",
     "RotationConfig",
     "RotationTask",
     "TrainConfig",
     "build_model",
+    "paper",
     "fit",
     "train",
     "load_dataset",

@@ -55,62 +55,6 @@ def shallow_params(d_in: int, width: int, outputs: int = 10) -> int:
     return mlp_params((d_in, width, outputs))
 
 
-def zoo_params(method: str, d_instance: int, d_x: int, outputs: int, encoder_hidden: int,
-               encoder_depth: int, primary_hidden: tuple[int, ...], primary_bias: bool = True,
-               embedding_dim: int = 16, rank: int = 2, chunk_size: int = 64,
-               chunk_dim: int = 8, generated_layers: int = 1) -> dict[str, int]:
-    """Parameters by role of each conditioning method of `hypermod.models.zoo`, with
-    "trainable" (their sum) and "primary" (weights of g applied per instance, or q's).
-
-    g (and q) have widths (d_x, *primary_hidden, outputs); the encoder f or e is the
-    reference encoder of width `encoder_hidden` and `encoder_depth` hidden blocks; q's
-    layers always have biases, g's when `primary_bias`.
-    """
-    widths = (d_x, *primary_hidden, outputs)
-    layers = list(zip(widths[:-1], widths[1:]))  # (in, out) per layer
-    g = mlp_params(widths, primary_bias)
-    hidden = sum(primary_hidden)
-
-    def encoder(d_out: int, d_in: int = d_instance) -> int:
-        return encoder_params(d_in, d_out, encoder_hidden, encoder_depth)
-
-    def with_totals(roles: dict[str, int], primary: int, generated: set[str]) -> dict:
-        trainable = sum(v for k, v in roles.items() if k not in generated)
-        return {**roles, "trainable": trainable, "primary": primary}
-
-    if method == "hyper":
-        return with_totals({"f": encoder(g), "g_generated": g}, g, {"g_generated"})
-    if method == "embedding":
-        q = mlp_params((embedding_dim + d_x, *primary_hidden, outputs))
-        return with_totals({"e": encoder(embedding_dim), "q": q}, q, set())
-    if method == "concat-all":
-        q = sum(linear_params(a + embedding_dim, b) for a, b in layers)
-        return with_totals({"e": encoder(embedding_dim), "q": q}, q, set())
-    if method == "film":
-        q = mlp_params(widths)
-        return with_totals({"e": encoder(embedding_dim),
-                            "film": linear_params(embedding_dim, 2 * hidden), "q": q}, q, set())
-    if method == "lowrank-hyper":
-        factors = sum(rank * (a + b) for a, b in layers)
-        return with_totals({"f": encoder(factors), "base": g, "g_generated": factors}, g,
-                           {"g_generated"})
-    if method == "chunked-hyper":
-        tensors = [a * b for a, b in layers] + ([b for _, b in layers] if primary_bias else [])
-        chunks = sum(-(-n // chunk_size) for n in tensors)
-        return with_totals({"f": encoder(embedding_dim),
-                            "chunk_embeddings": chunks * (chunk_dim + 1),
-                            "generator": linear_params(embedding_dim + chunk_dim, chunk_size),
-                            "g_generated": g}, g, {"g_generated"})
-    if method == "partial-hyper":
-        generated = sum(linear_params(a, b, primary_bias) for a, b in layers[-generated_layers:])
-        return with_totals({"f": encoder(generated), "shared": g - generated,
-                            "g_generated": generated}, g, {"g_generated"})
-    if method == "mlp":
-        mlp = encoder(outputs, d_in=d_x + d_instance)
-        return with_totals({"mlp": mlp}, mlp, set())
-    raise ValueError(f"unknown method {method!r}")
-
-
 # Complexity bounds as numbers. Each is an order of growth, c * eps^-a: the paper gives
 # the exponent a and leaves the constant c unknown (it depends on the activation, the
 # norm and the ball's radius), so c is an explicit argument, 1 by default; compare

@@ -22,11 +22,12 @@ VOLATILE = {"train_seconds", "samples_per_second", "wall_seconds", "started_at",
 # 2.13.0, one thread, against numbers recorded on an AVX-512 Xeon): under
 # ATEN_CPU_CAPABILITY=avx2 and =default every short case moved by at most 1.8e-7, and
 # the seed ensembles by 1.7e-7 even on the recording machine (batched matmuls sum in
-# another order than separate runs); modularity-scaling, whose 60 Adam steps and early
-# stopping amplify the first rounding difference, moved by up to 7.6e-4 under default.
-# The limits leave a margin of about 50x and 13x over those.
+# another order than separate runs); modularity-scaling, whose Adam passes and early
+# stopping amplify the first rounding difference, moved by up to 2.9e-3 under default
+# (0 under avx2), with every step count and stopping epoch unchanged. The limits leave a
+# margin of about 50x and 10x over those.
 RELATIVE = 1e-5
-RELATIVE_LONG = {"sweep-modularity-scaling": 1e-2}
+RELATIVE_LONG = {"sweep-modularity-scaling": 3e-2}
 # A test error may move by one test sample of the 200 these cases score (an argmax that
 # sits on a tie of two logits); the losses beside it still pin the run to 1e-5.
 ERROR_STEP = 1 / 200 + 1e-12
@@ -59,10 +60,10 @@ def _keys(record: dict[str, Any]) -> dict[str, list[str]]:
 
 def _rotation_run(method: str, seed: int = 1):
     from hypermod.experiments.rotation import RotationRun
-    from hypermod.models import ModelConfig
+    from hypermod.models import paper
     from hypermod.training import TrainConfig
 
-    return RotationRun(dataset="digits", model=ModelConfig(method, depth=2),
+    return RotationRun(dataset="digits", model=paper(method, depth=2),
                        train=TrainConfig(epochs=2, lr=0.05, seed=seed),
                        limit_train=300, limit_test=200, device="cpu")
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from hypermod.data import load_dataset
-from hypermod.models import ModelConfig, build_model
+from hypermod.models import Sizes, build_model, paper
 from hypermod.tasks import RotationTask
 from hypermod.training import TrainConfig, fit
 from hypermod.training.checkpoint import load_checkpoint
@@ -26,7 +26,7 @@ def _untimed(history):
 
 def _model(task, seed):
     torch.manual_seed(seed)
-    return build_model(ModelConfig("hyper", depth=1), task.input_dim, task.input_dim)
+    return build_model(paper("hyper", depth=1), Sizes(task.input_dim, task.input_dim, 12))
 
 
 @pytest.mark.parametrize("optimizer,momentum", [("sgd", 0.9), ("adam", 0.0)])

@@ -12,10 +12,11 @@ from hypermod.experiments.rotation import RotationRun, run_rotation, train_rotat
 from hypermod.models import (
     Ensemble,
     HyperNetwork,
-    ModelConfig,
     ModulePrimary,
+    Sizes,
     build_model,
     mlp_encoder,
+    paper,
 )
 from hypermod.sweep import SweepContext, SweepSettings, groups, run_sweep, unit
 from hypermod.tasks import RotationTask
@@ -38,7 +39,7 @@ def members(method, seeds=SEEDS, depth=1, d=64, dtype=torch.float32):
     out = []
     for seed in seeds:
         torch.manual_seed(seed)
-        out.append(build_model(ModelConfig(method, depth), d, d).to(dtype))
+        out.append(build_model(paper(method, depth), Sizes(d, d, 12)).to(dtype))
     return out
 
 
@@ -179,7 +180,7 @@ def test_accel_settings_are_checked(task):
 
 
 def test_rotation_ensemble_matches_separate_runs(digits):
-    run = RotationRun(dataset="digits", model=ModelConfig("embedding", 1),
+    run = RotationRun(dataset="digits", model=paper("embedding", 1),
                       train=TrainConfig(epochs=2, lr=0.05), limit_train=150, limit_test=90,
                       device="cpu")
     together = train_rotation(run, [4, 5], data=digits, progress=False)

@@ -12,7 +12,7 @@ from hypermod.experiments import EXPERIMENTS, get_experiment, settings_for
 from hypermod.experiments.report import load_results
 from hypermod.experiments.rotation import RotationRun, run_rotation
 from hypermod.frame import export_csv, load_frame
-from hypermod.models import ModelConfig
+from hypermod.models import paper
 from hypermod.reporting import final_rows, group_stats
 from hypermod.sweep import SweepContext, run_sweep
 from hypermod.training import TrainConfig
@@ -106,7 +106,7 @@ def test_corrupt_and_foreign_files_are_named_in_attrs(sweep_dir, tmp_path):
 
 
 def test_run_folders_and_csv(tmp_path):
-    run = RotationRun(dataset="digits", model=ModelConfig("hyper", depth=1),
+    run = RotationRun(dataset="digits", model=paper("hyper", depth=1),
                       train=TrainConfig(epochs=2, lr=0.05, seed=3), limit_train=128,
                       limit_test=64, device="cpu")
     result = run_rotation(run, tmp_path / "hyper", progress=False)

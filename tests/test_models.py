@@ -11,10 +11,11 @@ from hypermod.models import (
     HyperNetwork,
     MLPPrimary,
     MLPSpec,
-    ModelConfig,
     ModulePrimary,
+    Sizes,
     build_model,
     mlp_encoder,
+    paper,
     split_params,
 )
 
@@ -112,16 +113,16 @@ def test_primary_names_the_bad_key():
 
 
 def test_mnist_depth4_counts_are_the_papers():
-    hyper = build_model(ModelConfig("hyper", depth=4), 784, 784)
-    emb = build_model(ModelConfig("embedding", depth=4), 784, 784)
+    hyper = build_model(paper("hyper", depth=4), Sizes(784, 784, 12))
+    emb = build_model(paper("embedding", depth=4), Sizes(784, 784, 12))
     assert hyper.param_counts() == {"f": 922_860, "g_generated": 7_960, "trainable": 922_860}
     assert emb.param_counts() == {"e": 911_750, "q": 86_482, "trainable": 998_232}
 
 
 @pytest.mark.parametrize("d,depth", [(64, 0), (64, 2), (784, 9), (3072, 4)])
 def test_counts_equal_closed_form(d, depth):
-    hyper = build_model(ModelConfig("hyper", depth=depth), d, d).param_counts()
-    emb = build_model(ModelConfig("embedding", depth=depth), d, d).param_counts()
+    hyper = build_model(paper("hyper", depth=depth), Sizes(d, d, 12)).param_counts()
+    emb = build_model(paper("embedding", depth=depth), Sizes(d, d, 12)).param_counts()
     want_h = theory.hyper_params(d, d, depth)
     want_e = theory.embedding_params(d, d, depth)
     assert (hyper["f"], hyper["g_generated"]) == (want_h["f"], want_h["g_generated"])
@@ -129,7 +130,7 @@ def test_counts_equal_closed_form(d, depth):
 
 
 def test_embedding_dim_override_is_counted():
-    emb = build_model(ModelConfig("embedding", depth=3, embedding_dim=30_000), 64, 64)
+    emb = build_model(paper("embedding", depth=3, embedding_dim=30_000), Sizes(64, 64, 12))
     assert emb.param_counts()["e"] == theory.encoder_params(64, 30_000, 100, 3)
     assert emb.param_counts()["q"] == theory.mlp_params((30_064, 10, 12))
 
@@ -162,14 +163,14 @@ def test_reference_layout_of_generated_weights():
 
 def test_bad_configs_are_refused():
     with pytest.raises(ValueError, match="unknown method"):
-        ModelConfig("hypo")
+        paper("hypo")
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         MLPSpec((3, 2), activation="swish")
     with pytest.raises(ValueError, match="depth"):
-        ModelConfig(depth=-1)
+        paper(depth=-1)
 
 
 def test_mismatched_batches_are_refused():
-    model = build_model(ModelConfig("hyper", depth=0), 4, 4)
+    model = build_model(paper("hyper", depth=0), Sizes(4, 4, 12))
     with pytest.raises(ValueError, match="x has 3 samples but I has 2"):
         model(torch.zeros(3, 4), torch.zeros(2, 4))

@@ -1,5 +1,5 @@
 """Scaling fits recover known exponents; the grouped forward equals the per-pair call; the
-regression trainer keeps its best state; the modularity-scaling grid and checks."""
+one loop keeps a regression's best state; the modularity-scaling grid and checks."""
 
 import json
 
@@ -18,15 +18,15 @@ from hypermod.experiments.modularity_scaling.fits import (
     smallest_size,
     smallest_total,
 )
-from hypermod.experiments.modularity_scaling.regression import (
-    RegressionConfig,
-    fit_regression,
-    mse,
-    predict,
-    primary_size,
-    scaling_model,
-)
+from hypermod.experiments.modularity_scaling.regression import mse, predict, scaling_config
+from hypermod.models import Sizes, build_model, primary_size
+from hypermod.tasks import RegressionTask
 from hypermod.tasks.synthetic import StructuredTarget, splits
+from hypermod.training import TrainConfig, fit, selected_row
+
+
+def scaling_model(method, m1, m2, width, **options):
+    return build_model(scaling_config(method, width, **options), Sizes(m2, m1, 1))
 
 
 @pytest.mark.parametrize("exponent", [0.5, 2.0, 4.5])
@@ -126,34 +126,46 @@ def test_grouped_forward_equals_the_per_pair_call(method):
 
 def test_primary_sizes_match_the_closed_form():
     m1, m2, w, enc, e_dim = 2, 4, 6, 16, 8
-    hyper = scaling_model("hyper", m1, m2, w, encoder_width=enc, embedding_dim=e_dim)
+    sizes = Sizes(m2, m1, 1)
+    config = scaling_config("hyper", w, encoder_width=enc, embedding_dim=e_dim)
     generated = theory.mlp_params((m1, w, 1))
-    assert primary_size(hyper) == generated
+    assert primary_size(config, sizes) == generated
+    hyper = build_model(config, sizes)
     assert hyper.param_counts()["f"] == theory.mlp_params((m2, enc, enc, generated))
-    emb = scaling_model("embedding", m1, m2, w, encoder_width=enc, embedding_dim=e_dim)
-    assert primary_size(emb) == theory.mlp_params((e_dim + m1, w, 1))
-    assert emb.param_counts()["e"] == theory.mlp_params((m2, enc, enc, e_dim))
-    mlp = scaling_model("mlp", m1, m2, w)
-    assert primary_size(mlp) == theory.mlp_params((m1 + m2, w, w, 1))
+    config = scaling_config("embedding", w, encoder_width=enc, embedding_dim=e_dim)
+    assert primary_size(config, sizes) == theory.mlp_params((e_dim + m1, w, 1))
+    assert build_model(config, sizes).param_counts()["e"] == theory.mlp_params(
+        (m2, enc, enc, e_dim))
+    assert primary_size(scaling_config("mlp", w), sizes) == theory.mlp_params(
+        (m1 + m2, w, w, 1))
 
 
-def test_fit_regression_learns_and_keeps_its_best_state():
+def test_the_one_loop_trains_a_regression_to_its_best_validation_state():
+    """What the scaling experiment asks of the loop: early stopping on the validation set
+    with cuts, the best state kept and reported, bit for bit again with the same seed."""
     target = StructuredTarget(1, 1, seed=0)
     train, val, test = splits(target, 0, ((64, 8), (32, 8), (32, 8)))
-    torch.manual_seed(0)
-    model = scaling_model("hyper", 1, 1, width=4, encoder_width=16)
-    before = mse(model, test)
-    result = fit_regression(model, train, val, RegressionConfig(max_steps=150, eval_every=10,
-                                                                batch_instances=32))
-    assert result["val_mse"] == pytest.approx(mse(model, val))
-    assert result["val_mse"] == min(c["val_mse"] for c in result["curve"])
+    task = RegressionTask(train, test, val)
+    config = TrainConfig(epochs=60, lr=1e-2, batch_size=32, optimizer="adam", patience=3,
+                         cuts=1)
+
+    def trained():
+        torch.manual_seed(0)
+        model = scaling_model("hyper", 1, 1, width=4, encoder_width=16)
+        before = mse(model, test)
+        return model, before, fit(model, task, config, progress=False)
+
+    model, before, history = trained()
+    best = selected_row(history)
+    assert best["val_loss"] == min(r["val_loss"] for r in history)
+    assert best["val_loss"] == pytest.approx(mse(model, val), rel=1e-5)  # the kept state
+    assert best["test_loss"] == pytest.approx(mse(model, test), rel=1e-5)
     assert mse(model, test) < 0.5 * before
-    again = scaling_model("hyper", 1, 1, width=4, encoder_width=16)
-    torch.manual_seed(0)
-    again = scaling_model("hyper", 1, 1, width=4, encoder_width=16)
-    repeat = fit_regression(again, train, val, RegressionConfig(max_steps=150, eval_every=10,
-                                                                batch_instances=32))
-    assert repeat["val_mse"] == result["val_mse"]  # seeded: bit for bit on the CPU
+    assert history[-1]["stop"] in ("rule", "cap") and history[-1]["best_epoch"] == best["epoch"]
+    lrs = [r["lr"] for r in history]
+    assert lrs[0] == 1e-2 and all(b <= a for a, b in zip(lrs, lrs[1:]))
+    _, _, again = trained()
+    assert [r["val_loss"] for r in again] == [r["val_loss"] for r in history]  # bit for bit
 
 
 def test_units_cover_both_targets_and_the_plain_mlp():

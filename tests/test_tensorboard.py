@@ -8,7 +8,7 @@ from hypermod.config import override
 from hypermod.experiments import get_experiment, settings_for
 from hypermod.experiments.report import load_results
 from hypermod.experiments.rotation import RotationRun, run_rotation
-from hypermod.models import ModelConfig
+from hypermod.models import paper
 from hypermod.sweep import SweepContext, run_sweep
 from hypermod.training import TrainConfig
 from hypermod.training.tensorboard import TensorBoardLogger
@@ -73,7 +73,7 @@ def test_a_sweep_ensemble_logs_one_folder_per_unit(tmp_path):
 
 
 def test_a_single_run_and_assumption2_log_their_history(tmp_path):
-    run = RotationRun(dataset="digits", model=ModelConfig("embedding", depth=1),
+    run = RotationRun(dataset="digits", model=paper("embedding", depth=1),
                       train=TrainConfig(epochs=2, lr=0.05, seed=4), limit_train=128,
                       limit_test=64, device="cpu")
     result = run_rotation(run, tmp_path / "emb", progress=False, tensorboard=tmp_path / "tb")

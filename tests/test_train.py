@@ -8,7 +8,7 @@ import torch
 
 from hypermod.data import load_dataset
 from hypermod.experiments.rotation import RotationRun, run_rotation
-from hypermod.models import ModelConfig, build_model
+from hypermod.models import Sizes, build_model, paper
 from hypermod.tasks import RotationTask, chance_error
 from hypermod.training import (
     TrainConfig,
@@ -25,7 +25,7 @@ TIMING = {"train_seconds", "samples_per_second"}
 def _train(seed, data):
     task = RotationTask(data, limit_train=256, limit_test=128)
     torch.manual_seed(seed)
-    model = build_model(ModelConfig("hyper", depth=1), task.input_dim, task.input_dim)
+    model = build_model(paper("hyper", depth=1), Sizes(task.input_dim, task.input_dim, 12))
     history = fit(model, task, TrainConfig(epochs=2, lr=0.05, seed=seed), progress=False)
     return model.state_dict(), [{k: v for k, v in h.items() if k not in TIMING} for h in history]
 
@@ -43,7 +43,7 @@ def test_same_seed_gives_bit_identical_runs_and_other_seeds_differ():
 
 def test_test_angles_are_fixed_so_evaluation_repeats_exactly():
     task = RotationTask(load_dataset("digits"), limit_test=200)
-    model = build_model(ModelConfig("embedding", depth=0), task.input_dim, task.input_dim)
+    model = build_model(paper("embedding", depth=0), Sizes(task.input_dim, task.input_dim, 12))
     (first,) = evaluate(model, task, 64)
     assert evaluate(model, task, 64) == [first]
     (other,) = evaluate(model, task, 1000)  # another batching sums in another order
@@ -66,7 +66,7 @@ def test_rotation_batch_is_what_the_reference_feeds():
 @pytest.mark.slow
 def test_hypernetwork_learns_rotation_on_6000_mnist_images_in_one_epoch(shared_data_dir):
     run = RotationRun(
-        dataset="mnist", model=ModelConfig("hyper", depth=4),
+        dataset="mnist", model=paper("hyper", depth=4),
         train=TrainConfig(epochs=1, lr=0.1, seed=1), limit_train=6000, device="cpu",
     )
     result = run_rotation(run, data_dir=shared_data_dir, progress=False)
@@ -78,7 +78,7 @@ def test_hypernetwork_learns_rotation_on_6000_mnist_images_in_one_epoch(shared_d
 
 
 def test_run_writes_a_self_describing_result(tmp_path):
-    run = RotationRun(dataset="digits", model=ModelConfig("embedding", depth=1),
+    run = RotationRun(dataset="digits", model=paper("embedding", depth=1),
                       train=TrainConfig(epochs=2, lr=0.05), limit_train=200, device="cpu")
     result = run_rotation(run, tmp_path / "out", progress=False)
     on_disk = json.loads((tmp_path / "out" / "result.json").read_text())
@@ -142,7 +142,7 @@ def test_a_diverging_run_stops_and_says_where(value, tmp_path):
     task = RotationTask(load_dataset("digits"), limit_train=128, limit_test=64)
     poisoned = _Poisoned(task, step=2 * 2 + 1, value=value)  # 2 batches of 64 per epoch
     torch.manual_seed(1)
-    model = build_model(ModelConfig("hyper", depth=1), task.input_dim, task.input_dim)
+    model = build_model(paper("hyper", depth=1), Sizes(task.input_dim, task.input_dim, 12))
     seen = []
     history = fit(model, poisoned, TrainConfig(epochs=6, lr=0.05), progress=False,
                   on_epoch=seen.append, checkpoint=tmp_path / "c.pt")
@@ -167,7 +167,7 @@ def test_a_run_diverging_in_its_first_epoch_is_recorded_in_strict_json(tmp_path,
                                                                        last_finite):
     # lr 1e2: the epoch's mean train loss is still finite, but its last steps leave
     # non-finite weights, so the test loss is NaN: diverged too, not a NaN in the record.
-    run = RotationRun(dataset="digits", model=ModelConfig("hyper", depth=1),
+    run = RotationRun(dataset="digits", model=paper("hyper", depth=1),
                       train=TrainConfig(epochs=3, lr=lr), limit_train=128, device="cpu")
     result = run_rotation(run, tmp_path, progress=False)
     assert result["status"] == "diverged"

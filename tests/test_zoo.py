@@ -7,14 +7,32 @@ import pytest
 import torch
 
 from hypermod.data import load_dataset
-from hypermod.models import Ensemble, count_trainable
-from hypermod.models.budget import counts, match_budget
-from hypermod.models.primary import split_params
-from hypermod.models.zoo import ZOO, ZooConfig, build_method
+from hypermod.models import (
+    METHODS,
+    Ensemble,
+    HyperNetwork,
+    Sizes,
+    build_model,
+    configure,
+    count_trainable,
+    counts,
+)
+from hypermod.models.budget import match_budget
+from hypermod.models.primary import num_generated, split_params
 from hypermod.tasks import RotationTask
 from hypermod.training import TrainConfig, fit, train
 
 D_I, D_X, OUT = 20, 9, 5
+SIZES = Sizes(D_I, D_X, OUT)
+ZOO = tuple(METHODS)
+
+
+def measured_primary(model) -> int:
+    """The primary network's size read off the module: g's weights per instance, q's
+    trainable ones, or the whole plain MLP's."""
+    if isinstance(model, HyperNetwork):
+        return num_generated(model.g.param_shapes)
+    return count_trainable(model.q) if hasattr(model, "q") else count_trainable(model)
 CONFIGS = [dict(primary_hidden=(7,), encoder_hidden=11, encoder_depth=0),
            dict(primary_hidden=(6, 4), encoder_hidden=13, encoder_depth=2, rank=3,
                 chunk_size=17, generated_layers=2, primary_bias=False, embedding_dim=5)]
@@ -22,16 +40,16 @@ CONFIGS = [dict(primary_hidden=(7,), encoder_hidden=11, encoder_depth=0),
 
 def _model(method, dtype=torch.float64, seed=0, **settings):
     torch.manual_seed(seed)
-    return build_method(ZooConfig(method=method, **settings), D_I, D_X, OUT).to(dtype)
+    return build_model(configure(method, **settings), SIZES).to(dtype)
 
 
 @pytest.mark.parametrize("settings", CONFIGS)
 @pytest.mark.parametrize("method", ZOO)
 def test_counts_by_role_equal_the_closed_form(method, settings):
     model = _model(method, **settings)
-    want = counts(ZooConfig(method=method, **settings), D_I, D_X, OUT)
+    want = counts(configure(method, **settings), SIZES)
     assert model.param_counts() == {k: v for k, v in want.items() if k != "primary"}
-    assert model.primary_size() == want["primary"]
+    assert measured_primary(model) == want["primary"]
     assert count_trainable(model) == want["trainable"]
 
 
@@ -67,11 +85,11 @@ def test_an_ensemble_runs_each_member_on_its_slice(method):
 @pytest.mark.parametrize("method", ZOO)
 def test_every_method_trains_alone_and_in_a_seed_ensemble(method):
     task = RotationTask(load_dataset("digits"), limit_train=96, limit_test=48)
-    config = ZooConfig(method=method, encoder_hidden=16, encoder_depth=1)
+    config = configure(method, encoder_hidden=16, encoder_depth=1)
 
     def member(seed):
         torch.manual_seed(seed)
-        return build_method(config, 64, 64, 12)
+        return build_model(config, Sizes(64, 64, 12))
 
     history = fit(member(1), task, TrainConfig(epochs=2, lr=0.05), progress=False)
     assert len(history) == 2 and not history[-1].get("diverged")
@@ -83,9 +101,9 @@ def test_every_method_trains_alone_and_in_a_seed_ensemble(method):
 @pytest.mark.parametrize("method", ["hyper", "chunked-hyper", "lowrank-hyper", "partial-hyper"])
 def test_hyperfan_gives_generated_layers_kaiming_variance(method):
     torch.manual_seed(0)
-    config = ZooConfig(method=method, primary_hidden=(32,), encoder_hidden=64, init="hyperfan",
+    config = configure(method, primary_hidden=(32,), encoder_hidden=64, init="hyperfan",
                        chunk_size=50, rank=4, generated_layers=2)
-    model = build_method(config, 40, 30, 10, instances=torch.randn(512, 40))
+    model = build_model(config, Sizes(40, 30, 10), instances=torch.randn(512, 40))
     fresh = torch.randn(512, 40)  # other instances than the init saw
     with torch.no_grad():
         params = split_params(model.f(fresh), model.g.param_shapes)
@@ -95,7 +113,7 @@ def test_hyperfan_gives_generated_layers_kaiming_variance(method):
         elif method != "lowrank-hyper":  # generated biases start at zero
             assert value.abs().max().item() == 0, name
     # the default init is far from it: the point of hyperfan
-    default = build_method(ZooConfig(method="hyper", primary_hidden=(32,)), 40, 30, 10)
+    default = build_model(configure("hyper", primary_hidden=(32,)), Sizes(40, 30, 10))
     with torch.no_grad():
         weights = split_params(default.f(fresh), default.g.param_shapes)["layers.0.weight"]
     assert not 0.8 < weights.var().item() / (2 / 30) < 1.2
@@ -115,25 +133,26 @@ def test_film_starts_as_its_plain_network():
 @pytest.mark.parametrize("method", ZOO)
 def test_budgets_are_matched_within_one_percent_or_explained(method):
     for target in (20_000, 100_000, 400_000):
-        match = match_budget(ZooConfig(method=method), target, 64, 64, 12)
+        match = match_budget(configure(method), target, Sizes(64, 64, 12))
         assert match.ok, match.note
         assert abs(match.count - target) <= 0.01 * target
-        model = build_method(match.config, 64, 64, 12)
+        model = build_model(match.config, Sizes(64, 64, 12))
         assert count_trainable(model) == match.count  # the closed form holds on the module
     for target in (2_000, 10_000, 40_000):
-        match = match_budget(ZooConfig(method=method), target, 64, 64, 12, count="primary")
+        match = match_budget(configure(method), target, Sizes(64, 64, 12), count="primary")
         if match.ok:
-            assert build_method(match.config, 64, 64, 12).primary_size() == match.count
+            model = build_model(match.config, Sizes(64, 64, 12))
+            assert measured_primary(model) == match.count
         else:
             assert "cannot reach" in match.note and str(match.count) in match.note
 
 
 def test_an_unreachable_budget_says_why():
-    match = match_budget(ZooConfig(method="hyper"), 100, 784, 784, 12)
+    match = match_budget(configure("hyper"), 100, Sizes(784, 784, 12))
     assert not match.ok
     assert "cannot reach 100 within 1% (its smallest setting already has" in match.note
     with pytest.raises(ValueError, match="count must be one of"):
-        match_budget(ZooConfig(), 1000, 4, 4, 2, count="all")
+        match_budget(configure("hyper"), 1000, Sizes(4, 4, 2), count="all")
 
 
 def _record(method, seed, error, budget=1000, task="rotation"):

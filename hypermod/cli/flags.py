@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hypermod.cli.args import nonnegative_float, nonnegative_int, positive_float, positive_int, seed
 from hypermod.data import DATASETS
-from hypermod.models import METHODS, ModelConfig
+from hypermod.models import METHODS, paper
 from hypermod.tasks import BINNINGS, INTERPOLATIONS, RotationConfig
 from hypermod.training import OPTIMIZERS, TrainConfig
 
@@ -67,12 +67,8 @@ def rotation_run(args: argparse.Namespace, method: str):
 
     run = RotationRun(
         dataset=args.dataset,
-        model=ModelConfig(
-            method=method,
-            depth=args.depth,
-            activation=args.activation or default_activation(args.dataset),
-            embedding_dim=args.embedding_dim,
-        ),
+        model=paper(method, args.depth, args.activation or default_activation(args.dataset),
+                    args.embedding_dim),
         train=TrainConfig(
             epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
             test_batch_size=args.test_batch_size, optimizer=args.optimizer,

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from hypermod.data import ImageDataset, load_dataset
-from hypermod.models import DEFAULT_ACTIVATION, Ensemble, ModelConfig, build_model
+from hypermod.models import DEFAULT_ACTIVATION, Ensemble, MethodConfig, Sizes, build_model, paper
 from hypermod.results import (
     append_jsonl,
     code_version,
@@ -31,6 +31,7 @@ from hypermod.results import (
     write_json_atomic,
 )
 from hypermod.sweep import SweepContext, Unit
+from hypermod.tasks import sample_instances
 from hypermod.tasks.rotation import RotationConfig, RotationTask
 from hypermod.training import Accel, TrainConfig, load_checkpoint, resolve_device, run_status, train
 from hypermod.training.tensorboard import TensorBoardLogger
@@ -44,7 +45,8 @@ class RotationRun:
 
     Attributes:
         dataset: "digits", "mnist", "fashion-mnist" or "cifar10".
-        model: architecture (method, encoder depth, ...).
+        model: architecture: any registered method's config (`hypermod.models.methods`;
+            the default is the paper's hypernetwork, `paper("hyper")`).
         train: optimization (epochs, lr, seed, ...).
         task: rotation settings (bins, binning, interpolation, test angles).
         limit_train, limit_test: use only the first N training / test images.
@@ -52,7 +54,7 @@ class RotationRun:
     """
 
     dataset: str = "mnist"
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: MethodConfig = field(default_factory=paper)
     train: TrainConfig = field(default_factory=TrainConfig)
     task: RotationConfig = field(default_factory=RotationConfig)
     limit_train: int | None = None
@@ -95,10 +97,13 @@ def train_rotation(run: RotationRun, seeds: Sequence[int] | None = None,
     elif data.name != run.dataset:
         raise ValueError(f"run asks for data set {run.dataset!r} but got {data.name!r}")
     task = RotationTask(data, run.task, device, run.limit_train, run.limit_test)
+    sizes = Sizes(task.input_dim, task.input_dim, task.num_outputs)
+    instances = (sample_instances(task, device) if getattr(run.model, "init", "") == "hyperfan"
+                 else None)
     members = []
     for seed in seeds:
         torch.manual_seed(seed)
-        members.append(build_model(run.model, task.input_dim, task.input_dim, task.num_outputs))
+        members.append(build_model(run.model, sizes, instances))
     model = (members[0] if len(seeds) == 1 else Ensemble(members, mode)).to(device)
     histories = train(model, task, run.train, seeds, accel, progress=progress, **options)
     return Trained(data, task, device, model.param_counts(), histories)

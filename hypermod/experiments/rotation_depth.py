@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hypermod.experiments.rotation import RotationRun, default_activation, unit_rows
-from hypermod.models import ModelConfig
+from hypermod.models import paper
 from hypermod.reporting import (
     Section,
     final_rows,
@@ -73,7 +73,7 @@ class RotationDepthConfig:
                        val_fraction=self.val_fraction)
         for method in self.methods:
             for depth in self.depths:
-                ModelConfig(method, depth)
+                paper(method, depth)
 
 
 FULL = RotationDepthConfig()
@@ -98,7 +98,7 @@ def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> Rotatio
     p = dict(item.point)
     return RotationRun(
         dataset=p["dataset"],
-        model=ModelConfig(p["method"], p["depth"], activation=default_activation(p["dataset"])),
+        model=paper(p["method"], p["depth"], activation=default_activation(p["dataset"])),
         train=TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
                           seed=item.seed),
         task=RotationConfig(binning=config.binning, interpolation=config.interpolation,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hypermod.experiments.rotation import RotationRun, default_activation, unit_rows
-from hypermod.models import ModelConfig
+from hypermod.models import paper
 from hypermod.reporting import Section, final_rows, group_stats, markdown_table, pm, verdict
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.claims import Arm, Claim, judge
@@ -67,8 +67,8 @@ class RotationEmbeddingConfig:
                        positive=("embedding_dims", "lrs", "seeds", "epochs", "batch_size"),
                        optional_positive=("limit_train", "limit_test"))
         RotationConfig(val_fraction=self.val_fraction)
-        ModelConfig("embedding", self.embedding_depth)
-        ModelConfig("hyper", self.hyper_depth)
+        paper("embedding", self.embedding_depth)
+        paper("hyper", self.hyper_depth)
         if not self.grid and len(self.embedding_dims) != len(self.lrs):
             raise ValueError(
                 f"without grid, embedding_dims and lrs are paired index by index and must be "
@@ -103,12 +103,9 @@ def units(config: RotationEmbeddingConfig) -> list[Unit]:
 def _spec(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> RotationRun:
     p = dict(item.point)
     hyper = p["method"] == "hyper"
-    model = ModelConfig(
-        method=p["method"],
-        depth=config.hyper_depth if hyper else config.embedding_depth,
-        activation=default_activation(p["dataset"]),
-        embedding_dim=None if hyper else p["E"],
-    )
+    model = paper(p["method"], config.hyper_depth if hyper else config.embedding_depth,
+                  activation=default_activation(p["dataset"]),
+                  embedding_dim=None if hyper else p["E"])
     return RotationRun(
         dataset=p["dataset"], model=model,
         train=TrainConfig(epochs=config.epochs, lr=p["lr"], batch_size=config.batch_size,

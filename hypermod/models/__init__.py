@@ -5,19 +5,35 @@ from hypermod.models.concat import ConcatNetwork
 from hypermod.models.embedding import EmbeddingNetwork
 from hypermod.models.encoder import count_trainable, mlp_encoder
 from hypermod.models.hyper import HyperNetwork
-from hypermod.models.presets import (
-    DEFAULT_ACTIVATION,
+from hypermod.models.methods import (
     METHODS,
-    ModelConfig,
+    Method,
+    Sizes,
     build_model,
-    reference_embedding_dim,
+    configure,
+    counts,
+    get_method,
+    primary_size,
+    register,
 )
+from hypermod.models.presets import DEFAULT_ACTIVATION, paper, reference_embedding_dim
 from hypermod.models.primary import (
     MLPPrimary,
     MLPSpec,
     ModulePrimary,
     num_generated,
     split_params,
+)
+from hypermod.models.settings import (
+    ChunkedConfig,
+    ConcatAllConfig,
+    EmbeddingConfig,
+    FiLMConfig,
+    HyperConfig,
+    LowRankConfig,
+    MethodConfig,
+    MLPConfig,
+    PartialConfig,
 )
 from hypermod.models.shallow import conv_teacher, shallow_mlp
 from hypermod.models.stacked import MODES, Ensemble, stacked_call
@@ -26,17 +42,33 @@ __all__ = [
     "DEFAULT_ACTIVATION",
     "METHODS",
     "MODES",
+    "ChunkedConfig",
+    "ConcatAllConfig",
     "ConcatNetwork",
+    "EmbeddingConfig",
     "EmbeddingNetwork",
     "Ensemble",
+    "FiLMConfig",
+    "HyperConfig",
     "HyperNetwork",
+    "LowRankConfig",
+    "MLPConfig",
     "MLPPrimary",
     "MLPSpec",
-    "ModelConfig",
+    "Method",
+    "MethodConfig",
     "ModulePrimary",
+    "PartialConfig",
+    "Sizes",
     "activation",
     "activation_module",
     "build_model",
+    "configure",
+    "counts",
+    "get_method",
+    "paper",
+    "primary_size",
+    "register",
     "conv_teacher",
     "count_trainable",
     "mlp_encoder",

@@ -1,18 +1,19 @@
 """Fair comparisons: pick a method's free widths so its parameter count hits a budget.
 
-    match = match_budget(ZooConfig(method="film"), 50_000, d_instance=64, d_x=64, outputs=12)
+    match = match_budget(FiLMConfig(), 50_000, Sizes(d_instance=64, d_x=64, outputs=12))
     match.config, match.count, match.ok, match.note
 
-Counts come from the closed forms in `hypermod.theory.zoo_params` (held against the
-modules by the tests), so a search costs no model construction.
+Counts come from the registry's closed forms (`hypermod.models.methods`, held against the
+modules by the tests), so a search costs no model construction; each method names the
+width a budget may turn (`Method.widths`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from hypermod.models.zoo import ZooConfig
-from hypermod.theory import zoo_params
+from hypermod.models.methods import Sizes, counts, get_method
+from hypermod.models.settings import MethodConfig
 
 COUNTS = ("trainable", "primary")
 TOLERANCE = 0.01
@@ -29,23 +30,14 @@ class BudgetMatch:
         note: how it was matched, or why it could not be.
     """
 
-    config: ZooConfig
+    config: MethodConfig
     count: int
     target: int
     ok: bool
     note: str
 
 
-def counts(config: ZooConfig, d_instance: int, d_x: int, outputs: int) -> dict[str, int]:
-    """Parameters by role of `config`'s model, with "trainable" and "primary"."""
-    c = config
-    return zoo_params(c.method, d_instance, d_x, outputs, c.encoder_hidden,
-                             c.encoder_depth, c.primary_hidden, c.primary_bias,
-                             c.embedding_dim, c.rank, c.chunk_size, c.chunk_dim,
-                             c.generated_layers)
-
-
-def _closest(make, measure, target: int) -> tuple[ZooConfig, int]:
+def _closest(make, measure, target: int) -> tuple[MethodConfig, int]:
     """The width w in 1..MAX_WIDTH whose config `make(w)` counts closest to `target`
     (counts grow with w, so a binary search finds the crossing)."""
     low, high = 1, MAX_WIDTH
@@ -60,38 +52,45 @@ def _closest(make, measure, target: int) -> tuple[ZooConfig, int]:
     return best, measure(best)
 
 
-def match_budget(settings: ZooConfig, target: int, d_instance: int, d_x: int, outputs: int,
+def match_budget(settings: MethodConfig, target: int, sizes: Sizes,
                  count: str = "trainable") -> BudgetMatch:
     """Choose the free width of `settings.method` so that its `count` lands within 1% of
     `target`, or say how close it got and why.
 
-    The free width is the encoder's (f, e, or the plain MLP's) for "trainable", and g's or
-    q's hidden width (every hidden layer alike) for "primary". When one width cannot reach
-    1% (its steps are too coarse), the other is varied too, over a window around its own
-    setting.
+    The free width is the method's `widths[count]`: the encoder's (f, e, or the plain
+    MLP's) for "trainable", g's or q's hidden width (every hidden layer alike) for
+    "primary". When one width cannot reach 1% (its steps are too coarse), the other is
+    varied too, over a window around its own setting.
     """
     if count not in COUNTS:
         raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
     if target < 1:
         raise ValueError(f"the budget must be a positive count, got {target}")
-    layers = len(settings.primary_hidden)
+    knobs = get_method(settings.method).widths
+    turned, other_knob = knobs[count], next((v for k, v in knobs.items() if k != count
+                                             and v != knobs[count]), None)
 
-    def measure(c: ZooConfig) -> int:
-        return counts(c, d_instance, d_x, outputs)[count]
+    def measure(c: MethodConfig) -> int:
+        return counts(c, sizes)[count]
 
-    def by_encoder(base: ZooConfig):
-        return lambda w: replace(base, encoder_hidden=w)
+    def by(field: str | None):
+        def make(base: MethodConfig):
+            if field is None:  # no second width: every w gives the base
+                return lambda w: base
+            if field == "primary_hidden":
+                layers = len(base.primary_hidden)
+                return lambda w: replace(base, primary_hidden=(w,) * layers)
+            return lambda w: replace(base, **{field: w})
+        return make
 
-    def by_primary(base: ZooConfig):
-        return lambda w: replace(base, primary_hidden=(w,) * layers)
-
-    first, second = ((by_encoder, by_primary) if count == "trainable"
-                     else (by_primary, by_encoder))
+    first, second = by(turned), by(other_knob)
+    by_encoder = first if turned == "encoder_hidden" else second
     best, got = _closest(first(settings), measure, target)
     note = "matched by the " + ("encoder width" if first is by_encoder else "primary width")
-    if abs(got - target) > TOLERANCE * target:
+    if abs(got - target) > TOLERANCE * target and other_knob is not None:
         # A coarse step: try nearby settings of the other width, each with its best first.
-        other = best.encoder_hidden if second is by_encoder else best.primary_hidden[0]
+        other = (best.primary_hidden[0] if other_knob == "primary_hidden"
+                 else getattr(best, other_knob))
         for w in range(max(1, other // 4), other * 4 + 1):
             option, value = _closest(first(second(settings)(w)), measure, target)
             if abs(value - target) < abs(got - target):

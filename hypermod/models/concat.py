@@ -35,7 +35,3 @@ class ConcatNetwork(nn.Module):
     def param_counts(self) -> dict[str, int]:
         n = count_trainable(self.net)
         return {"mlp": n, "trainable": n}
-
-    def primary_size(self) -> int:
-        """The whole network reads x, so all of it counts as primary."""
-        return count_trainable(self.net)

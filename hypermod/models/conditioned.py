@@ -56,8 +56,6 @@ class ConcatAllNetwork(nn.Module):
         e, q = count_trainable(self.e), count_trainable(self.q)
         return {"e": e, "q": q, "trainable": e + q}
 
-    def primary_size(self) -> int:
-        return count_trainable(self.q)
 
 
 class FiLMNetwork(nn.Module):
@@ -103,6 +101,3 @@ class FiLMNetwork(nn.Module):
     def param_counts(self) -> dict[str, int]:
         e, film, q = (count_trainable(m) for m in (self.e, self.film, self.q))
         return {"e": e, "film": film, "q": q, "trainable": e + film + q}
-
-    def primary_size(self) -> int:
-        return count_trainable(self.q)

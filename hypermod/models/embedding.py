@@ -52,6 +52,3 @@ class EmbeddingNetwork(nn.Module):
         """Trainable parameters of e and of q."""
         e, q = count_trainable(self.e), count_trainable(self.q)
         return {"e": e, "q": q, "trainable": e + q}
-
-    def primary_size(self) -> int:
-        return count_trainable(self.q)

@@ -58,7 +58,3 @@ class HyperNetwork(nn.Module):
             return {"f": f, "g_generated": num_generated(self.g.param_shapes), "trainable": f}
         counts = roles()
         return {**counts, "trainable": count_trainable(self.f)}
-
-    def primary_size(self) -> int:
-        """Weights g applies per instance (generated or shared)."""
-        return num_generated(self.g.param_shapes)

@@ -1,4 +1,6 @@
-"""The paper's architectures, rebuilt from a small frozen config.
+"""The paper's architectures, as configs of the method registry.
+
+    build_model(paper("hyper", depth=4), Sizes(784, 784, 12))   # the reference code's
 
 For MNIST (d_I = d_x = 784) at depth 4 these give f = 922,860 trainable parameters
 generating 7,960 weights of g, e = 911,750 and q = 86,482, as in the reference code.
@@ -6,72 +8,34 @@ generating 7,960 weights of g, e = 911,750 and q = 86,482, as in the reference c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from torch import nn
-
-from hypermod.models.activations import activation_module
-from hypermod.models.embedding import EmbeddingNetwork
-from hypermod.models.encoder import mlp_encoder
-from hypermod.models.hyper import HyperNetwork
-from hypermod.models.primary import MLPPrimary, MLPSpec
-
-METHODS = ("hyper", "embedding")
+from hypermod.models.methods import configure, get_method
+from hypermod.models.settings import EmbeddingConfig, MethodConfig
 
 # The reference code uses ReLU in g and q for MNIST and ELU for CIFAR-10.
 DEFAULT_ACTIVATION = {"cifar10": "elu"}
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """Architecture of either method; defaults are the paper's.
-
-    Attributes:
-        method: "hyper" (h_I(x) = g(x; f(I))) or "embedding" (h_I(x) = q([e(I), x])).
-        depth: hidden-to-hidden blocks in the encoder f or e.
-        hidden: encoder width.
-        primary_hidden: hidden width of g and of q.
-        activation: activation of g and q (the encoder always uses ReLU, as the reference).
-        primary_bias: whether g has biases (the reference's g has none).
-        embedding_dim: E; None means the reference's 10 * d_x + 10.
-    """
-
-    method: str = "hyper"
-    depth: int = 4
-    hidden: int = 100
-    primary_hidden: int = 10
-    activation: str = "relu"
-    primary_bias: bool = False
-    embedding_dim: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {METHODS}")
-        if self.depth < 0:
-            raise ValueError(f"depth must be >= 0, got {self.depth}")
-        if self.embedding_dim is not None and self.embedding_dim < 1:
-            raise ValueError(f"embedding_dim must be positive, got {self.embedding_dim}")
-        if self.embedding_dim is not None and self.method == "hyper":
-            raise ValueError("embedding_dim applies to the embedding method, not to hyper")
+def paper(method: str = "hyper", depth: int = 4, activation: str = "relu",
+          embedding_dim: int | None = None) -> MethodConfig:
+    """The reference code's sizes for `method`: encoders of width 100 with `depth` hidden
+    blocks, g and q with one hidden layer of 10, g without biases, E = 10 d_x + 10 unless
+    `embedding_dim` is given. Any other registered method gets the same encoder and
+    primary sizes (and `embedding_dim` where it has a code e(I))."""
+    if depth < 0:
+        raise ValueError(f"depth must be >= 0, got {depth}")
+    shared = {"encoder_hidden": 100, "encoder_depth": depth, "primary_hidden": (10,),
+              "activation": activation, "primary_bias": False}
+    if method == "embedding":
+        return EmbeddingConfig(encoder_hidden=100, encoder_depth=depth, primary_hidden=(10,),
+                               activation=activation, embedding_dim=embedding_dim)
+    if embedding_dim is not None:
+        if not hasattr(get_method(method).config(), "embedding_dim"):
+            raise ValueError(f"embedding_dim applies to methods with a code e(I), not to "
+                             f"{method}")
+        shared["embedding_dim"] = embedding_dim
+    return configure(method, **shared)
 
 
 def reference_embedding_dim(d_x: int, primary_hidden: int = 10) -> int:
     """E = 10 * d_x + 10: the reference's embedding size for the depth experiment."""
     return primary_hidden * d_x + primary_hidden
-
-
-def build_model(
-    config: ModelConfig, d_instance: int, d_x: int, num_outputs: int = 12
-) -> HyperNetwork | EmbeddingNetwork:
-    """The model `config` describes, for instances of size d_instance and inputs of size d_x."""
-    h = config.primary_hidden
-    if config.method == "hyper":
-        g = MLPPrimary(MLPSpec((d_x, h, num_outputs), config.primary_bias, config.activation))
-        f = mlp_encoder(d_instance, g.num_params, config.hidden, config.depth)
-        return HyperNetwork(f, g)
-    dim = config.embedding_dim or reference_embedding_dim(d_x, h)
-    e = mlp_encoder(d_instance, dim, config.hidden, config.depth)
-    q = nn.Sequential(
-        nn.Linear(dim + d_x, h), activation_module(config.activation), nn.Linear(h, num_outputs)
-    )
-    return EmbeddingNetwork(e, q)

@@ -1,6 +1,6 @@
 """Tasks that build their own batches on the device, and synthetic regression targets."""
 
-from hypermod.tasks.base import Task
+from hypermod.tasks.base import Task, sample_instances
 from hypermod.tasks.classification import LOSSES, ClassificationTask
 from hypermod.tasks.inr import (
     INRConfig,
@@ -34,6 +34,7 @@ from hypermod.tasks.synthetic import (
 __all__ = [
     "LOSSES",
     "Task",
+    "sample_instances",
     "ClassificationTask",
     "INRConfig",
     "INRTask",

@@ -45,3 +45,12 @@ class Task(Protocol):
     def errors(self, output: Tensor, target: Tensor) -> Tensor:
         """Number of wrong predictions (a 0-dim tensor, left on the device)."""
         ...
+
+
+def sample_instances(task: Task, device: torch.device | str, count: int = 256) -> Tensor:
+    """The first `count` training instances I of `task` (on the CPU), for the hyperfan
+    init; drawn with a generator of their own, so the runs' random streams are untouched.
+    A task's batches are ((x, I), target), so I is the second input."""
+    index = torch.arange(min(count, task.num_train), device=device)
+    noise = task.train_noise(index.shape[0], torch.Generator(device).manual_seed(0))
+    return task.batch_from(index, noise)[0][1].cpu()

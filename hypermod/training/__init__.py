@@ -3,7 +3,7 @@
 from hypermod.training.accel import AUTOCASTS, Accel
 from hypermod.training.checkpoint import load_checkpoint
 from hypermod.training.config import OPTIMIZERS, TrainConfig, make_optimizer, resolve_device
-from hypermod.training.loop import evaluate, fit, train
+from hypermod.training.loop import evaluate, fit, selected_row, train
 from hypermod.training.status import diverged_row, run_status
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "make_optimizer",
     "resolve_device",
     "run_status",
+    "selected_row",
     "train",
 ]

@@ -27,10 +27,12 @@ from hypermod.models import Ensemble
 from hypermod.tasks import Task
 from hypermod.training.accel import Accel, autocast, tf32
 from hypermod.training.checkpoint import restore_checkpoint, save_checkpoint, train_settings
-from hypermod.training.config import TrainConfig, make_optimizer
+from hypermod.training.config import TrainConfig, make_optimizer, member_configs
+from hypermod.training.optim import MemberOptimizer
 from hypermod.training.progress import progress_bar, say
 from hypermod.training.status import diverged_row
 from hypermod.training.step import Stepper
+from hypermod.training.stopping import BEST, CUT, STOP, BestWeights, Resumable, Stopping
 
 Row = dict[str, Any]
 
@@ -74,7 +76,7 @@ def has_validation(task: Task) -> bool:
 def train(
     model: nn.Module,
     task: Task,
-    config: TrainConfig,
+    config: TrainConfig | Sequence[TrainConfig],
     seeds: Sequence[int] | None = None,
     accel: Accel | None = None,
     progress: bool = True,
@@ -87,18 +89,27 @@ def train(
     member's metrics per epoch.
 
     Args:
-        seeds: one per member (default: `config.seed` for a plain model); config.seed is
-            not used otherwise.
+        config: the settings, or one per member of an ensemble: members may differ in
+            learning rate, weight decay and seed (`config.PER_MEMBER`), each trained by
+            its own (`hypermod.training.optim.MemberOptimizer`).
+        seeds: one per member (default: each member config's `seed`).
         accel: speed settings (default: none).
         progress: bars (on a terminal) and one line per epoch.
         on_epoch: gets, after each epoch, the new row of every member (None for members
-            that had already diverged), after the checkpoint is written.
+            that had already stopped or diverged), after the checkpoint is written.
         checkpoint, resume: with `checkpoint`, the model, optimizer, generators, torch's
-            RNG and the histories are saved there atomically after every epoch; with
-            `resume` too, training continues from that file when it exists. On the CPU a
-            resumed run ends bit for bit where an uninterrupted one does. The file must
-            have been made with the same settings (but the number of epochs) and the same
-            `meta`, a JSON-able description of the rest (model, data), else ValueError.
+            RNG, the stopping state and the histories are saved there atomically after
+            every epoch; with `resume` too, training continues from that file when it
+            exists. On the CPU a resumed run ends bit for bit where an uninterrupted one
+            does. The file must have been made with the same settings (but the number of
+            epochs) and the same `meta`, a JSON-able description of the rest (model,
+            data), else ValueError.
+
+    Early stopping (`config.patience`, see `hypermod.training.stopping`): each member is
+    judged on the task's validation part after every epoch; a stopped member stops moving
+    and its history ends, and at the end every member holds the weights of its best
+    epoch. Its rows carry "lr" (the schedule of cuts); its last row says why it stopped
+    ("stop": "rule" or "cap") and which epoch it reports ("best_epoch").
 
     Divergence: at the epoch's one host sync each member's train loss is checked; a
     member whose loss is NaN or infinite, or whose test loss is after a finite epoch (its
@@ -108,29 +119,47 @@ def train(
     accel = accel or Accel()
     stacked = isinstance(model, Ensemble)
     size = model.size if stacked else 1
-    seeds = list(seeds) if seeds is not None else [config.seed] * size
+    configs = member_configs(config, size)
+    config = configs[0]
+    seeds = list(seeds) if seeds is not None else [c.seed for c in configs]
     if len(seeds) != size:
         raise ValueError(f"{len(seeds)} seeds for a model of {size} members")
+    if config.patience is not None and not has_validation(task):
+        raise ValueError("early stopping (patience) needs a task with a validation part")
     device = next(model.parameters()).device
     accel.check_device(device)
     gens = [torch.Generator(device=device).manual_seed(int(seed)) for seed in seeds]
-    optimizer = make_optimizer(config, model.parameters())
-    if accel.cuda_graphs and "capturable" in optimizer.defaults:
+    members = [{"lr": c.lr, "weight_decay": c.weight_decay} for c in configs]
+    shared = len({str(m) for m in members}) == 1
+    # torch's own optimizer wherever one learning rate serves every member for the whole
+    # run; ours where members differ or are cut and stopped one by one
+    optimizer = (MemberOptimizer(model.parameters(), config.optimizer, [c.lr for c in configs],
+                                 [c.weight_decay for c in configs], config.momentum)
+                 if stacked and not (shared and config.patience is None)
+                 else make_optimizer(config, model.parameters()))
+    if accel.cuda_graphs and "capturable" in getattr(optimizer, "defaults", {}):
         for group in optimizer.param_groups:
             group["capturable"] = True
     stepper = Stepper(model, task, optimizer, accel, device, stacked)
+    stopping = best = None
+    if config.patience is not None:
+        stopping = Stopping(config.patience, config.cuts, config.decay,
+                            config.min_improvement, size)
+        best = BestWeights(model)
     histories: list[list[Row]] = [[] for _ in range(size)]
-    settings = train_settings(config, device, meta)
+    settings = train_settings(config, device, meta if shared
+                              else {**(meta or {}), "members": members})
     path = Path(checkpoint) if checkpoint is not None else None
+    state = optimizer if stopping is None else Resumable(optimizer, stopping, best)
     if path is not None and resume and path.exists():
-        histories = restore_checkpoint(path, model, optimizer, gens, config.epochs, settings)
+        histories = restore_checkpoint(path, model, state, gens, config.epochs, settings)
         if progress:
             say(f"resumed from {path} after epoch {max(h[-1]['epoch'] for h in histories)}")
-    alive = [not (h and h[-1].get("diverged")) for h in histories]
+    alive = [not (h and (h[-1].get("diverged") or h[-1].get("stop"))) for h in histories]
     last_loss = [h[-1]["train_loss"] if h else None for h in histories]
     first_epoch = max((h[-1]["epoch"] for h in histories if h), default=0) + 1
     n, bs = task.num_train, config.batch_size
-    suffix = f" ({size} seeds)" if stacked else ""
+    suffix = f" ({size} members)" if stacked else ""
     with tf32(accel.tf32):
         for epoch in range(first_epoch, config.epochs + 1):
             if not any(alive):
@@ -169,6 +198,9 @@ def train(
                     row = {"epoch": epoch, "train_loss": train_loss[k], **tests[k],
                            "train_seconds": seconds, "samples_per_second": n * size / seconds}
                 alive[k] = not row.get("diverged")
+                if stopping is not None:
+                    alive[k] = _judge(row, k, epoch, configs[k], stopping, best,
+                                      optimizer) and alive[k]
                 if stacked:
                     row["ensemble_size"] = size
                 histories[k].append(row)
@@ -176,10 +208,51 @@ def train(
             if progress:
                 say(_epoch_line(epoch, rows, alive, n * size / seconds))
             if path is not None:
-                save_checkpoint(path, model, optimizer, gens, histories, settings)
+                save_checkpoint(path, model, state, gens, histories, settings)
             if on_epoch is not None:
                 on_epoch(rows)
+    if stopping is not None:
+        for k, history in enumerate(histories):
+            if alive[k] and history:  # reached the cap still training
+                history[-1].update(stop="cap", best_epoch=stopping.best_epoch[k])
+        best.restore()
     return histories
+
+
+def _judge(row: Row, k: int, epoch: int, config: TrainConfig, stopping: Stopping,
+           best: BestWeights, optimizer: Any) -> bool:
+    """Apply the stopping rule to member k's new row; whether it trains on. Marks the row
+    with the member's learning rate and, when it stops, why and its best epoch."""
+    if row.get("diverged"):
+        stopping.stopped[k] = "diverged"
+        return False
+    action = stopping.update(k, epoch, row[config.monitor])
+    row["lr"] = config.lr * config.decay ** stopping.cut[k]  # the cuts made so far
+    if action == BEST:
+        best.keep(k)
+    elif action == CUT:
+        if isinstance(optimizer, MemberOptimizer):
+            optimizer.scale(k, config.decay)
+        else:
+            for group in optimizer.param_groups:
+                group["lr"] *= config.decay
+    elif action == STOP:
+        if isinstance(optimizer, MemberOptimizer):
+            optimizer.freeze(k)
+        row.update(stop="rule", best_epoch=stopping.best_epoch[k])
+        return False
+    return True
+
+
+def selected_row(history: list[Row]) -> Row:
+    """The row a run reports: its best validation epoch when it stopped early (or was
+    judged for it), else its last epoch."""
+    if not history:
+        raise ValueError("an empty history has no row to report")
+    chosen = history[-1].get("best_epoch")
+    if chosen:
+        return next(row for row in history if row["epoch"] == chosen)
+    return history[-1]
 
 
 def fit(model: nn.Module, task: Task, config: TrainConfig, progress: bool = True,

@@ -9,10 +9,9 @@ from typing import Any
 import torch
 
 from hypermod.data import ImageDataset
-from hypermod.experiments.conditioning_zoo.experiment import sample_instances
-from hypermod.models.budget import counts, match_budget
-from hypermod.models.zoo import HYPER_FAMILY, ZOO, ZooConfig, build_method
-from hypermod.tasks import RotationTask
+from hypermod.models import METHODS, MethodConfig, Sizes, build_model, configure, counts
+from hypermod.models.budget import match_budget
+from hypermod.tasks import RotationTask, sample_instances
 from hypermod.training import TrainConfig, fit, resolve_device
 
 
@@ -21,7 +20,7 @@ class Comparison:
     """One method's outcome: its matched settings, sizes and final metrics."""
 
     method: str
-    settings: ZooConfig
+    settings: MethodConfig
     sizes: dict[str, int]
     budget_note: str
     history: list[dict[str, Any]]
@@ -30,10 +29,10 @@ class Comparison:
 def parse_methods(text: str) -> tuple[str, ...]:
     """"hyper,film" -> ("hyper", "film"); ValueError names unknown methods and the choices."""
     methods = tuple(m.strip() for m in text.split(",") if m.strip())
-    unknown = [m for m in methods if m not in ZOO]
+    unknown = [m for m in methods if m not in METHODS]
     if not methods or unknown:
         raise ValueError(f"--methods: unknown {unknown or 'empty list'}; choose from "
-                         f"{', '.join(ZOO)}")
+                         f"{', '.join(METHODS)}")
     return methods
 
 
@@ -45,21 +44,19 @@ def compare_methods(methods: tuple[str, ...], data: ImageDataset, train: TrainCo
     with `budget`, each one's encoder width is set so its trainable count matches it."""
     dev = resolve_device(device)
     task = RotationTask(data, device=dev, limit_train=limit_train)
-    d = task.input_dim
+    sizes = Sizes(task.input_dim, task.input_dim, task.num_outputs)
     instances = sample_instances(task, dev)
     out = []
     for method in methods:
-        settings = ZooConfig(method=method,
-                             init="hyperfan" if method in HYPER_FAMILY else "default")
+        settings = configure(method, init="hyperfan")
         note = "default widths"
         if budget is not None:
-            match = match_budget(settings, budget, d, d, task.num_outputs)
+            match = match_budget(settings, budget, sizes)
             settings, note = match.config, match.note
         if on_method is not None:
             on_method(method)
         torch.manual_seed(train.seed)
-        model = build_method(settings, d, d, task.num_outputs, instances=instances).to(dev)
+        model = build_model(settings, sizes, instances=instances).to(dev)
         history = fit(model, task, train, progress=progress)
-        out.append(Comparison(method, settings, counts(settings, d, d, task.num_outputs),
-                              note, history))
+        out.append(Comparison(method, settings, counts(settings, sizes), note, history))
     return out

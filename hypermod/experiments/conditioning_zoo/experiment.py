@@ -17,13 +17,11 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
 
-from hypermod.models import Ensemble
-from hypermod.models.budget import counts, match_budget
-from hypermod.models.zoo import HYPER_FAMILY, ZOO, ZooConfig, build_method
+from hypermod.models import METHODS, Ensemble, Sizes, build_model, configure, counts
+from hypermod.models.budget import match_budget
 from hypermod.sweep import SweepContext, Unit, check_settings, unit
-from hypermod.tasks import RegressionTask, RotationConfig, RotationTask
+from hypermod.tasks import RegressionTask, RotationConfig, RotationTask, sample_instances
 from hypermod.tasks.synthetic import make_target, splits
 from hypermod.training import TrainConfig, resolve_device, train
 
@@ -39,7 +37,7 @@ class ZooExperimentConfig:
         datasets: image data sets for the image tasks, and/or "structured" (the synthetic
             target; it runs the regression task).
         tasks: image tasks to run on each image data set: "rotation" and/or "inr".
-        methods: conditioning methods (see `hypermod.models.zoo`).
+        methods: conditioning methods (names in `hypermod.models.METHODS`).
         budgets: trainable-parameter budgets each method is matched to.
         init: "hyperfan" for the hypernetworks (the others keep PyTorch's init), or
             "default" for all.
@@ -58,7 +56,8 @@ class ZooExperimentConfig:
 
     datasets: tuple[str, ...] = ("mnist", "structured")
     tasks: tuple[str, ...] = IMAGE_TASKS
-    methods: tuple[str, ...] = ZOO
+    methods: tuple[str, ...] = ("hyper", "embedding", "concat-all", "film", "lowrank-hyper",
+                                "chunked-hyper", "partial-hyper", "mlp")
     budgets: tuple[int, ...] = (50_000, 200_000, 800_000)
     init: str = "hyperfan"
     encoder_depth: int = 2
@@ -87,14 +86,16 @@ class ZooExperimentConfig:
                                  "val_instances", "points", "epochs", "lr", "batch_size",
                                  "seeds"),
                        optional_positive=("limit_train", "limit_test"))
-        unknown = sorted(set(self.methods) - set(ZOO)) + sorted(set(self.tasks) -
-                                                                set(IMAGE_TASKS))
+        unknown = sorted(set(self.methods) - set(METHODS)) + sorted(set(self.tasks) -
+                                                                    set(IMAGE_TASKS))
         if unknown:
             raise ValueError(f"ZooExperimentConfig: unknown methods or tasks {unknown}; "
-                             f"methods: {ZOO}, tasks: {IMAGE_TASKS}")
+                             f"methods: {tuple(METHODS)}, tasks: {IMAGE_TASKS}")
         TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
                     optimizer=self.optimizer)
-        ZooConfig(primary_hidden=self.primary_hidden, encoder_depth=self.encoder_depth)
+        for method in self.methods:  # each method checks the shared sizes its own way
+            configure(method, primary_hidden=self.primary_hidden,
+                      encoder_depth=self.encoder_depth, init=self.init)
         RotationConfig(val_fraction=self.val_fraction)
 
 
@@ -124,55 +125,46 @@ def _structured(m1: int, m2: int, train: int, val: int, test: int, points: int, 
 
 
 def make_task(config: ZooExperimentConfig, item: Unit, ctx: SweepContext):
-    """The unit's task and its sizes: (task, d_instance, d_x, outputs)."""
+    """The unit's task and its sizes."""
     p, device = dict(item.point), resolve_device(ctx.device)
     if p["task"] == "regression":
         train_set, val_set, test_set = (s.to(device) for s in _structured(
             config.m1, config.m2, config.train_instances, config.val_instances,
             config.test_instances, config.points, item.seed))
         task = RegressionTask(train_set, test_set, val_set)
-        return task, config.m2, config.m1, 1
+        return task, Sizes(config.m2, config.m1, 1)
     data = ctx.dataset(p["dataset"])
     if p["task"] == "rotation":
         task = RotationTask(data, RotationConfig(val_fraction=config.val_fraction), device,
                             limit_train=config.limit_train, limit_test=config.limit_test)
-        return task, task.input_dim, task.input_dim, task.num_outputs
+        return task, Sizes(task.input_dim, task.input_dim, task.num_outputs)
     from hypermod.tasks.inr import INRConfig, INRTask
 
     task = INRTask(data, INRConfig(val_fraction=config.val_fraction), device,
                    config.limit_train, config.limit_test)
-    return task, task.input_dim, task.coord_dim, 1
+    return task, Sizes(task.input_dim, task.coord_dim, 1)
 
 
-def sample_instances(task, device: torch.device, count: int = 256) -> Tensor:
-    """The first `count` training instances I of `task` (on the CPU), for the hyperfan
-    init; drawn with a generator of their own, so the runs' random streams are untouched."""
-    index = torch.arange(min(count, task.num_train), device=device)
-    noise = task.train_noise(index.shape[0], torch.Generator(device).manual_seed(0))
-    return task.batch_from(index, noise)[0][1].cpu()
-
-
-def method_config(config: ZooExperimentConfig, method: str, budget: int, d_instance: int,
-                  d_x: int, outputs: int):
-    """The method's settings matched to `budget` (trainable parameters), and the match."""
-    init = config.init if method in HYPER_FAMILY else "default"
-    settings = ZooConfig(method=method, encoder_depth=config.encoder_depth,
-                         primary_hidden=config.primary_hidden, init=init)
-    return match_budget(settings, budget, d_instance, d_x, outputs)
+def method_config(config: ZooExperimentConfig, method: str, budget: int, sizes: Sizes):
+    """The method's settings matched to `budget` (trainable parameters), and the match.
+    The experiment's init applies to the methods that generate weights (hyperfan); the
+    others keep PyTorch's."""
+    settings = configure(method, encoder_depth=config.encoder_depth,
+                         primary_hidden=config.primary_hidden, init=config.init)
+    return match_budget(settings, budget, sizes)
 
 
 def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
                  ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
     """Train the seeds of one grid point together; rows per seed and epoch."""
     p = dict(items[0].point)
-    task, d_instance, d_x, outputs = make_task(config, items[0], ctx)
-    match = method_config(config, p["method"], p["budget"], d_instance, d_x, outputs)
+    task, sizes = make_task(config, items[0], ctx)
+    match = method_config(config, p["method"], p["budget"], sizes)
     instances = sample_instances(task, resolve_device(ctx.device))
     members = []
     for item in items:
         torch.manual_seed(item.seed)
-        members.append(build_method(match.config, d_instance, d_x, outputs,
-                                    instances=instances))
+        members.append(build_model(match.config, sizes, instances=instances))
     model = (members[0] if len(items) == 1 else Ensemble(members, ctx.ensemble_mode))
     model = model.to(resolve_device(ctx.device))
     histories = train(model, task, TrainConfig(
@@ -180,10 +172,10 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
         optimizer=config.optimizer), [u.seed for u in items], ctx.accel,
         progress=ctx.progress)
     scores = _inr_scores(task, model, members) if p["task"] == "inr" else [{}] * len(items)
-    sizes = counts(match.config, d_instance, d_x, outputs)
-    extra = {"trainable": sizes["trainable"], "primary": sizes["primary"],
+    roles = counts(match.config, sizes)
+    extra = {"trainable": roles["trainable"], "primary": roles["primary"],
              "budget_ok": match.ok, "budget_note": match.note,
-             "settings": asdict(match.config), "param_counts": sizes}
+             "settings": asdict(match.config), "param_counts": roles}
     return {u.seed: [{**u.as_dict(), **row, **extra} for row in history[:-1]]
             + [{**u.as_dict(), **history[-1], **extra, **score}]
             for u, history, score in zip(items, histories, scores)}

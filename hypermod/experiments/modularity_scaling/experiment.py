@@ -25,23 +25,19 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from hypermod.experiments.modularity_scaling.regression import (
-    RegressionConfig,
-    fit_regression,
-    mse,
-    primary_size,
-    scaling_model,
-)
+from hypermod.experiments.modularity_scaling.regression import mse, scaling_config
 from hypermod.experiments.modularity_scaling.report import NAME, ROW_FIELDS, report
-from hypermod.models import activation
+from hypermod.models import Sizes, activation, build_model, counts
 from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
+from hypermod.tasks import RegressionTask
 from hypermod.tasks.synthetic import TARGETS, SyntheticSet, make_target, splits
-from hypermod.training import resolve_device
+from hypermod.training import TrainConfig, fit, resolve_device, selected_row
 
 
 @dataclass(frozen=True)
@@ -70,8 +66,12 @@ class ScalingConfig:
         train_instances, val_instances, test_instances, points: set sizes (instances
             times points per instance); each seed draws its own sets.
         batch_instances: instances per Adam step.
-        lr, max_steps, patience, decays: optimization (see RegressionConfig); max_steps
-            is the cap, and a run stopped by it is not converged.
+        lr, max_steps, patience, decays: Adam through the one training loop, evaluated
+            on the validation set after every pass over the training instances: after
+            `patience` passes without a 0.1% better validation MSE the learning rate is
+            cut by 0.3, after `decays` cuts training stops and the best state is kept;
+            `max_steps` (rounded up to whole passes) is the cap, and a run stopped by it
+            is not converged.
         seeds: repetitions (initialization, batch order and data sets).
     """
 
@@ -97,7 +97,7 @@ class ScalingConfig:
     batch_instances: int = 256
     lr: float = 1e-2
     max_steps: int = 8000
-    patience: int = 10
+    patience: int = 15
     decays: int = 3
     seeds: int = 3
 
@@ -128,7 +128,7 @@ FULL = ScalingConfig()
 QUICK = ScalingConfig(m1s=(1,), m2s=(2,), structured_m2s=(2,), widths=(1, 4, 16),
                       encoder_widths=(16, 32), totals_encoders=(), mlp_widths=(8, 32),
                       train_instances=256, val_instances=64, test_instances=128, points=8,
-                      batch_instances=256, max_steps=300, patience=3, decays=1, probe_seeds=2,
+                      batch_instances=256, max_steps=300, patience=20, decays=1, probe_seeds=2,
                       seeds=2)
 
 
@@ -183,23 +183,33 @@ class PointTrainer:
         train, val, test = (s.to(self.device) for s in _data(
             key, 1000 + self.seed, (c.train_instances * data, c.points * data),
             ((c.val_instances, c.points), (c.test_instances, c.points))))
+        sizes = Sizes(p["m2"], p["m1"], 1)
+        config = scaling_config(p["method"], p["width"], encoder_width=encoder,
+                                embedding_dim=c.embedding_dim, act=c.activation)
         torch.manual_seed(self.seed)
-        model = scaling_model(p["method"], p["m1"], p["m2"], p["width"], encoder_width=encoder,
-                              embedding_dim=c.embedding_dim, act=c.activation).to(self.device)
-        result = fit_regression(model, train, val, RegressionConfig(
-            lr=c.lr, batch_instances=c.batch_instances, max_steps=c.max_steps * budget,
-            patience=c.patience * budget, decays=c.decays, seed=self.seed))
-        test_mse = mse(model, test)
-        counts = model.param_counts()
+        model = build_model(config, sizes).to(self.device)
         n_train = train.instances.shape[0]
-        return {"encoder": encoder, "primary": primary_size(model),
-                "trainable": counts["trainable"], "counts": counts,
-                "train_mse": result["train_mse"], "val_mse": result["val_mse"],
-                "test_mse": test_mse, "test_rmse": test_mse ** 0.5, "steps": result["steps"],
-                "best_step": result["best_step"], "stop": result["stop"],
-                # passes over the training instances up to the kept (best) state
-                "passes": result["best_step"] * min(c.batch_instances, n_train) / n_train,
-                "train_seconds": result["seconds"], "curve": result["curve"]}
+        steps_per_pass = math.ceil(n_train / c.batch_instances)
+        start = time.perf_counter()
+        history = fit(model, RegressionTask(train, test, val), TrainConfig(
+            epochs=math.ceil(c.max_steps * budget / steps_per_pass), lr=c.lr,
+            batch_size=c.batch_instances, test_batch_size=4096, optimizer="adam",
+            seed=self.seed, patience=c.patience * budget, cuts=c.decays),
+            progress=False)
+        best = selected_row(history)
+        roles = counts(config, sizes)
+        test_mse = best["test_loss"] if best["test_loss"] is not None else math.nan
+        stop = "diverged" if history[-1].get("diverged") else history[-1].get("stop", "cap")
+        return {"encoder": encoder, "primary": roles["primary"],
+                "trainable": roles["trainable"], "counts": roles,
+                "train_mse": mse(model, train), "val_mse": best["val_loss"],
+                "test_mse": test_mse, "test_rmse": test_mse ** 0.5,
+                "steps": len(history) * steps_per_pass,
+                "best_step": best["epoch"] * steps_per_pass, "stop": stop,
+                "passes": best["epoch"], "train_seconds": time.perf_counter() - start,
+                "curve": [{"step": r["epoch"] * steps_per_pass, "train_mse": r["train_loss"],
+                           "val_mse": r["val_loss"]} for r in history
+                          if not r.get("diverged")]}
 
 
 def run(config: ScalingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
