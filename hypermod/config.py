@@ -1,6 +1,6 @@
 """Frozen config dataclasses overridden by name: `key=value`, dotted for nested configs.
 
-    override(RotationRun(), ["train.lr=0.1", "model.depth=2", "dataset=digits"])
+    override(RotationRun(), ["train.lr=0.1", "model.encoder_depth=2", "dataset=digits"])
     override(RotationDepthConfig(), ["depths=2,4,8", "epochs=3"])
 
 The one override mechanism of the command line (`--set`), for runs and sweeps alike.

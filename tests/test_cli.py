@@ -37,7 +37,7 @@ def test_run_rotation_writes_result_json(tmp_path, capsys):
     assert code == 0
     result = json.loads((out / "result.json").read_text())
     assert result["config"]["train"]["seed"] == 2
-    assert result["config"]["model"]["depth"] == 1
+    assert result["config"]["model"]["encoder_depth"] == 1
     assert result["param_counts"]["g_generated"] == 64 * 10 + 10 * 12
     assert "test error" in capsys.readouterr().out
 
@@ -125,7 +125,8 @@ def test_reproduce_refuses_unknown_data_sets(tmp_path, capsys):
 def test_flags_that_would_be_ignored_are_refused(capsys):
     assert main(["run", "rotation", "--dataset", "digits", "--model", "hyper",
                  "--embedding-dim", "5"]) == 2
-    assert "embedding_dim applies to the embedding method" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "embedding_dim applies to methods with a code e(I), not to hyper" in err
     assert main(["run", "rotation", "--dataset", "digits", "--optimizer", "adam",
                  "--momentum", "0.9"]) == 2
     assert "momentum applies to sgd only" in capsys.readouterr().err
@@ -152,7 +153,7 @@ def test_flags_that_would_be_ignored_are_refused(capsys):
     (["--seed", str(2**64)], f"argument --seed: must be below 2**63, got {2**64}"),
     (["--test-seed", "x"], "argument --test-seed: must be an integer >= 0, got 'x'"),
     (["--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet'"),
-    (["--model", "mlp"], "argument --model: invalid choice: 'mlp'"),
+    (["--model", "gated"], "argument --model: invalid choice: 'gated'"),
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
 ])
 def test_invalid_run_values_are_refused_naming_the_flag(flags, message, capsys):

@@ -162,15 +162,16 @@ def test_report_builds_every_figure_and_table_from_hand_made_files(tmp_path):
     # two seeds, 0.21 and 0.22: mean 0.215, sample standard deviation 0.0071
     assert "| mnist | 2 | 0.2150 ± 0.0071 (n=2) | 0.4150 ± 0.0071 (n=2) |" in text
     assert "on mnist: **held**; the hypernetwork was lower beyond noise at 2 of 2 depths" in text
-    assert "on mnist: **held**; the best embedding run (E = 100, lr 0.1) reached 0.4000" in text
+    assert ("on mnist: **held**; the embedding method's chosen setting (E = 100, lr 0.1) "
+            "reached 0.4000") in text
     assert "on uniform: **held**" in text
     assert "ratio 0.200" in text  # students 0.1/3 apart, 0.5/3 from the teacher
     assert "on digits: **held**" in text
     assert "test error 0.5000 at width 1 and 0.1250 at width 4" in text
     assert "Spearman rank correlation with width -1.00" in text
-    assert "1.00 [1.00, 1.00] vs 1 on 4 of 4 points (0.8 decades of N), agrees" in text
+    assert "1.00 [1.00, 1.00] vs 1 on 4 of 4 points (0.8 decades of N), consistent" in text
     assert "over all settings: **held**." in text
-    assert "Verdict rules: a difference of means counts only when it exceeds 2" in text
+    assert "Verdict rules: two arms are compared by Welch's t-test" in text
     assert "quick settings" not in text  # hand-made configs are not the quick ones
     assert "## Environment" in text and "2.13.0" in text
 
@@ -180,8 +181,9 @@ def test_report_says_when_the_claims_fail(tmp_path):
     text = build_report(tmp_path).path.read_text()
     assert "on mnist: **did not hold**; the hypernetwork was lower beyond noise at 0 of 2 " \
         "depths, the embedding method at 2" in text
-    assert ("on mnist: **did not hold**; the best embedding run (E = 100, lr 0.1) reached "
-            "0.4000 ± 0.0000 (n=2), the hypernetwork at its best lr (0.01) 0.4500") in text
+    assert ("on mnist: **did not hold**; the embedding method's chosen setting (E = 100, lr "
+            "0.1) reached 0.4000 ± 0.0000 (n=2), the hypernetwork at its chosen lr (0.01) "
+            "0.4500") in text
     assert "on uniform: **did not hold**" in text and "(ratio 3.000" in text
     assert "on digits: **did not hold**; test error 0.1000 at width 1 and 0.4000" in text
     # only modularity-scaling's exponents are unchanged (claims list and section)

@@ -57,8 +57,8 @@ def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
                    help="also write TensorBoard curves and hyperparameters under DIR")
     p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                    help="override any setting of the run by its dotted name, e.g. "
-                        "--set train.lr=0.1 --set model.hidden=50 (repeatable; unknown keys "
-                        "are refused)")
+                        "--set train.lr=0.1 --set model.encoder_hidden=50 (repeatable; unknown "
+                        "keys are refused)")
 
 
 def rotation_run(args: argparse.Namespace, method: str):

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from hypermod import theory
+import hypermod.theory as theory
 from hypermod.models.activations import activation_module
 from hypermod.models.concat import ConcatNetwork
 from hypermod.models.conditioned import ConcatAllNetwork, FiLMNetwork
