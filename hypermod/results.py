@@ -18,10 +18,12 @@ from collections.abc import Callable
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it is used: `hypermod --help` needs none of it
+    import torch
 
 SCHEMA = 1
 
@@ -202,7 +204,9 @@ def _is(value: Any, kind: type) -> bool:
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, (Path, torch.device, torch.dtype)):
+    torch = sys.modules.get("torch")  # a torch object implies torch is imported
+    if isinstance(obj, Path) or (torch is not None
+                                 and isinstance(obj, (torch.device, torch.dtype))):
         return str(obj)
     if isinstance(obj, (set, frozenset, tuple)):
         return list(obj)
@@ -245,6 +249,8 @@ def code_version() -> dict[str, Any]:
 
 def environment(device: torch.device | str | None = None) -> dict[str, Any]:
     """Versions, machine and device, recorded beside every result."""
+    import torch
+
     env: dict[str, Any] = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,

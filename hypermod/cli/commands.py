@@ -1,4 +1,8 @@
-"""What each subcommand does: call the library, print the outcome."""
+"""What each subcommand does: call the library, print the outcome.
+
+The library is imported inside each command, so that `hypermod --help` and the light
+commands do not pay for torch.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,6 @@ from pathlib import Path
 
 from hypermod.cli.args import check_out_dir
 from hypermod.cli.flags import rotation_run, sweep_context
-from hypermod.data import DATASETS, DataError
-from hypermod.experiments.rotation import CHECKPOINT
-from hypermod.models import METHODS
 
 
 def outcome(result: dict) -> str:
@@ -26,6 +27,8 @@ def outcome(result: dict) -> str:
 
 def existing_run(out: Path) -> str | None:
     """What `out` already holds that a new run would replace, or None."""
+    from hypermod.experiments.rotation import CHECKPOINT
+
     if (out / "result.json").exists():
         return "a finished run (result.json)"
     if (out / CHECKPOINT).exists():
@@ -34,7 +37,7 @@ def existing_run(out: Path) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hypermod.experiments.rotation import run_rotation
+    from hypermod.experiments.rotation import CHECKPOINT, run_rotation
 
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out DIR, the directory of the run to resume")
@@ -90,6 +93,7 @@ def cmd_compare_zoo(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
     from hypermod.experiments.rotation import run_rotation
+    from hypermod.models import METHODS
 
     if args.methods or args.budget:
         return cmd_compare_zoo(args)
@@ -119,7 +123,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from hypermod.data import fetch_dataset, find_dataset
+    from hypermod.data import DATASETS, DataError, fetch_dataset, find_dataset
 
     if args.data_command == "fetch":
         path = fetch_dataset(args.name, args.data_dir, mirror=args.mirror,
