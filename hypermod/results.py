@@ -11,10 +11,11 @@ import functools
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -108,6 +109,66 @@ def append_jsonl(path: str | os.PathLike, obj: Any) -> None:
             fh.truncate(size)
             raise WriteError(err.errno, f"could not append to {path}: {err.strerror}; the "
                              "log was left as it was") from err
+
+
+class SetAside:
+    """A previous run's files, moved into `directory/.replaced/` while a new run starts.
+
+    `move()` renames them there (the same file system: nothing is copied); once the new
+    run has saved its first epoch, `discard()` deletes them; if it fails before that,
+    `restore()` puts them back. `recover()` (called before a directory is looked at)
+    handles a process killed in between: it puts them back, unless the new run had
+    already saved an epoch.
+
+    Args:
+        directory: the run's folder.
+        names: the files of a run, the one that proves a run has started first (a
+            checkpoint): `move` takes them in this order, so that a kill midway never
+            leaves the old marker in `directory` beside files set aside.
+    """
+
+    FOLDER = ".replaced"
+
+    def __init__(self, directory: str | os.PathLike, names: Sequence[str]):
+        self.directory = Path(directory)
+        self.folder = self.directory / self.FOLDER
+        self.names = tuple(names)
+        self.moved: list[str] | None = None  # what `move` set aside in this process
+
+    def move(self) -> bool:
+        """Set the files present aside; whether there were any."""
+        self.moved = [n for n in self.names if (self.directory / n).exists()]
+        if self.moved:
+            self.folder.mkdir(exist_ok=True)
+            for name in self.moved:
+                os.replace(self.directory / name, self.folder / name)
+        return bool(self.moved)
+
+    def restore(self) -> None:
+        """Put the set-aside files back. After `move` in this process, a file the new run
+        wrote that the old one did not have is deleted too; after a kill (`recover`),
+        nothing but the set-aside files is touched: the new run had written nothing."""
+        if not self.folder.is_dir():
+            return
+        for name in self.names:
+            if (self.folder / name).exists():
+                os.replace(self.folder / name, self.directory / name)
+            elif self.moved is not None and name not in self.moved:
+                (self.directory / name).unlink(missing_ok=True)  # the new run's alone
+        self.discard()
+
+    def discard(self) -> None:
+        """Delete the set-aside files: the new run has started."""
+        if self.folder.is_dir():
+            shutil.rmtree(self.folder)
+
+    def recover(self) -> None:
+        """After a kill: the new run started if its marker (`names[0]`) is in `directory`."""
+        if self.folder.is_dir():
+            if (self.directory / self.names[0]).exists():
+                self.discard()
+            else:
+                self.restore()
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -130,3 +130,27 @@ class Subcommands(argparse._SubParsersAction):
         if isinstance(chosen, DeferredParser):
             chosen.add_flags()
         super().__call__(parser, namespace, values, option_string)
+
+
+def check_dir_usable(path: Path, flag: str) -> None:
+    """Fail now if `path` cannot be (or become) a directory to write into; creates nothing.
+
+    `path` must be a directory, or not exist below a directory this process may write in.
+    """
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        where = "" if probe == path else f"{probe} is "
+        raise ValueError(f"{flag} {path}: {where}not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path}: cannot write in {probe}")
+
+
+def check_tensorboard(path: Path | None) -> None:
+    """`--tensorboard DIR` usable: the folder can be written, the package is installed."""
+    if path is not None:
+        from hypermod.training.tensorboard import summary_writer_class
+
+        check_dir_usable(path, "--tensorboard")
+        summary_writer_class()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hypermod.cli.args import check_out_dir
+from hypermod.cli.args import check_out_dir, check_tensorboard
 from hypermod.cli.flags import rotation_run, sweep_context
 
 
@@ -36,25 +36,69 @@ def existing_run(out: Path) -> str | None:
     return None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from hypermod.experiments.rotation import CHECKPOINT, run_rotation
+def check_resumable(out: Path, epochs: int) -> str | None:
+    """Why the run in `out` cannot be resumed or extended to `epochs`, or None.
 
+    A finished run is extended from its last checkpoint; one that diverged, or whose
+    checkpoint is gone, cannot be. (Settings are checked against the checkpoint when
+    the run starts, before any file is touched.)
+    """
+    from hypermod.experiments.rotation import CHECKPOINT
+    from hypermod.results import read_json
+
+    if not (out / "result.json").exists():
+        return None
+    result = read_json(out / "result.json")
+    done = len(result.get("epochs") or []) if isinstance(result, dict) else 0
+    if isinstance(result, dict) and result.get("status") == "diverged":
+        return (f"--out {out} holds a run that diverged at epoch "
+                f"{result['diverged']['epoch']}; it cannot be extended (--overwrite to run "
+                "it again)")
+    if not (out / CHECKPOINT).exists():
+        return (f"--out {out} holds a finished run but its checkpoint ({CHECKPOINT}) is "
+                f"gone, so it cannot be extended to {epochs} epochs; run it again with "
+                "--overwrite, or choose another --out")
+    if done == epochs:
+        return (f"--out {out} holds a finished run of {done} epochs; nothing to resume "
+                "(ask for more --epochs to extend it)")
+    return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hypermod.data import load_dataset
+    from hypermod.experiments.rotation import CHECKPOINT, RUN_FILES, run_rotation
+    from hypermod.results import SetAside
+    from hypermod.training import resolve_device
+
+    # Every input is checked before anything is written, moved or deleted.
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out DIR, the directory of the run to resume")
+    if args.resume and args.overwrite:
+        raise ValueError("--resume continues the run in --out DIR and --overwrite replaces "
+                         "it; give one of them")
     run = rotation_run(args, args.model)
+    resolve_device(run.device)
+    check_tensorboard(args.tensorboard)
     if args.out is not None:
+        SetAside(args.out, RUN_FILES).recover()  # after a replacement killed early
         held = existing_run(args.out)
         if held and not (args.resume or args.overwrite):
-            raise ValueError(
-                f"--out {args.out} already holds {held}; continue it with the same command "
-                "and --resume, replace it with --overwrite, or choose another --out")
-        if held and args.resume and (args.out / "result.json").exists():
-            raise ValueError(f"--out {args.out} holds a finished run; nothing to resume "
-                             "(--overwrite to run it again)")
+            go_on = ("extend it to more --epochs with --resume" if "finished" in held
+                     else "continue it with the same command and --resume")
+            raise ValueError(f"--out {args.out} already holds {held}; {go_on}, replace it "
+                             "with --overwrite, or choose another --out")
+        if args.resume:
+            refusal = check_resumable(args.out, run.train.epochs)
+            if refusal:
+                raise ValueError(refusal)
         check_out_dir(args.out)
+    data = load_dataset(args.dataset, args.data_dir)
+    if args.resume and not (args.out / CHECKPOINT).exists():
+        print(f"no checkpoint in {args.out} to resume from; starting afresh")
+    if args.out is not None:
         args.interrupt_hint = (f"the run's checkpoint is in {args.out}; continue it with the "
                                "same command and --resume")
-    result = run_rotation(run, args.out, data_dir=args.data_dir, progress=not args.no_progress,
+    result = run_rotation(run, args.out, data=data, progress=not args.no_progress,
                           resume=args.resume, tensorboard=args.tensorboard)
     if result["resumed_after_epoch"] is not None:
         print(f"resumed from {args.out / CHECKPOINT} after epoch "
@@ -215,8 +259,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                    args.data_dir)
     for line in describe(planned):
         print(line)
+    context = sweep_context(args)
     check_out_dir(out)
-    run_plan(planned, out, sweep_context(args))
+    run_plan(planned, out, context)
     report = build_report(out)
     minutes = (time.perf_counter() - start) / 60
     print("\nwhat the paper claims, and what this run measured:")

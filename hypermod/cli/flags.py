@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from hypermod.cli.args import (
+    check_tensorboard,
     nonnegative_float,
     nonnegative_int,
     path,
@@ -138,7 +139,7 @@ def add_sweep_flags(p: argparse.ArgumentParser, default_out: Path | None) -> Non
 
 
 def sweep_context(args: argparse.Namespace):
-    """The SweepContext the sweep flags ask for."""
+    """The SweepContext the sweep flags ask for (checked: device, speed flags, TensorBoard)."""
     import torch
 
     from hypermod.sweep import SweepContext
@@ -154,6 +155,7 @@ def sweep_context(args: argparse.Namespace):
         raise ValueError("--tf32, --autocast, --compile and --cuda-graphs apply to ensembles; "
                          "drop --no-ensemble or those flags")
     accel.check_device(torch.device(context.device))
+    check_tensorboard(args.tensorboard)
     return context
 
 

@@ -1,0 +1,161 @@
+"""Nothing lost when a command fails: every input is checked before anything is written,
+moved or deleted; `--overwrite` keeps the old run until the new one has started.
+
+Each test names the item of issue 21 (or 19) it holds.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from hypermod.cli import main
+
+RUN = ["--threads", "1", "run", "rotation", "--dataset", "digits", "--epochs", "1",
+       "--limit-train", "100", "--no-progress", "--depth", "1"]
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    """Every file under `directory` (hidden ones too), by relative path, with its bytes."""
+    return {str(p.relative_to(directory)): p.read_bytes()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    """A finished 1-epoch run in tmp_path/D and its files."""
+    out = tmp_path / "D"
+    assert main([*RUN, "--out", str(out)]) == 0
+    before = _files(out)
+    assert {"result.json", "metrics.jsonl", "checkpoint.pt"} <= set(before)
+    return out, before
+
+
+# -- item 1: --overwrite checks every input first, and keeps the old run until the new starts
+
+
+def test_overwrite_with_a_tensorboard_path_that_is_a_file_keeps_the_old_run(
+        finished_run, tmp_path, capsys):
+    out, before = finished_run
+    blocker = tmp_path / "FILE"
+    blocker.write_text("a file")
+    capsys.readouterr()
+    assert main([*RUN, "--out", str(out), "--overwrite", "--tensorboard", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert f"--tensorboard {blocker}: not a directory" in err, err
+    assert _files(out) == before
+
+
+def test_overwrite_with_a_missing_data_set_keeps_the_old_run(finished_run, tmp_path, capsys,
+                                                             isolated_data_env, monkeypatch):
+    from hypermod.data import catalog
+
+    monkeypatch.setattr(catalog, "SYSTEM_LOCATIONS", {})
+    out, before = finished_run
+    capsys.readouterr()
+    argv = [a if a != "digits" else "mnist" for a in RUN]
+    assert main([*argv, "--data-dir", str(tmp_path / "none"), "--out", str(out),
+                 "--overwrite"]) == 2
+    assert "hypermod data fetch mnist" in capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_overwrite_whose_new_run_fails_before_its_first_epoch_restores_the_old_run(
+        finished_run, capsys, monkeypatch):
+    out, before = finished_run
+
+    def fails(*args, **kwargs):
+        raise ValueError("the new run could not start")
+
+    monkeypatch.setattr("hypermod.experiments.rotation.train_rotation", fails)
+    assert main([*RUN, "--out", str(out), "--overwrite", "--seed", "2"]) == 2
+    assert "the new run could not start" in capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_overwrite_interrupted_before_its_first_epoch_restores_the_old_run(
+        finished_run, capsys, monkeypatch):
+    out, before = finished_run
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("hypermod.experiments.rotation.train_rotation", interrupted)
+    assert main([*RUN, "--out", str(out), "--overwrite", "--seed", "2"]) == 130
+    assert _files(out) == before
+
+
+def test_overwrite_replaces_the_old_run_once_the_new_one_has_started(finished_run, capsys):
+    out, before = finished_run
+    assert main([*RUN, "--out", str(out), "--overwrite", "--seed", "2"]) == 0
+    after = _files(out)
+    assert set(after) == {"result.json", "metrics.jsonl", "checkpoint.pt"}  # nothing aside
+    assert json.loads(after["result.json"])["config"]["train"]["seed"] == 2
+
+
+def test_an_overwrite_killed_before_its_first_epoch_leaves_the_old_run_in_place(
+        finished_run, capsys):
+    """As after SIGKILL between setting the old run aside and the new run's first epoch."""
+    from hypermod.results import SetAside
+
+    out, before = finished_run
+    SetAside(out, ["result.json", "metrics.jsonl", "checkpoint.pt"]).move()
+    assert not (out / "result.json").exists()
+    assert main([*RUN, "--out", str(out)]) == 2  # the old run is there again, and kept
+    assert "already holds a finished run" in capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_sweep_with_a_tensorboard_path_that_is_a_file_writes_nothing(tmp_path, capsys):
+    blocker = tmp_path / "FILE"
+    blocker.write_text("a file")
+    assert main(["sweep", "assumption2", "--no-progress", "--out", str(tmp_path / "s"),
+                 "--tensorboard", str(blocker / "tb")]) == 2
+    assert f"--tensorboard {blocker / 'tb'}: {blocker} is not a directory" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+# -- item 8: no tracebacks; item 10: empty paths refused
+
+
+@pytest.mark.parametrize("flag", ["--out", "--tensorboard", "--data-dir"])
+def test_empty_and_overlong_paths_are_refused_naming_the_flag(flag, capsys, tmp_path):
+    for value, message in (("", "must be a path, got an empty string"),
+                           ("x" * 300, "is 300 bytes; file names are limited to 255 bytes")):
+        with pytest.raises(SystemExit) as exit_:
+            main([*RUN, flag, value])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument {flag}: " in err and message in err and "Traceback" not in err
+    assert not list(Path.cwd().glob("events.out.tfevents.*"))
+
+
+def test_an_overlong_out_name_in_sweep_and_export_is_refused(capsys, tmp_path):
+    long = str(tmp_path / ("y" * 256))
+    for argv in (["sweep", "assumption2", "--out", long],
+                 ["export", str(tmp_path), "--csv", long], ["report", long]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        assert "is 256 bytes; file names are limited to 255 bytes" in capsys.readouterr().err
+
+
+def test_an_os_error_from_checking_out_is_a_message_not_a_traceback(monkeypatch, capsys,
+                                                                    tmp_path):
+    def too_long(self, *args, **kwargs):
+        raise OSError(36, "File name too long", str(self))
+
+    monkeypatch.setattr(Path, "exists", too_long)
+    assert main([*RUN, "--out", str(tmp_path / "o")]) == 2
+    assert "hypermod: error: [Errno 36] File name too long" in capsys.readouterr().err
+
+
+def test_tensorboard_in_an_unwritable_place_is_refused_before_training(tmp_path, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only directories")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main([*RUN, "--tensorboard", str(locked / "tb")]) == 2
+    assert f"--tensorboard {locked / 'tb'}: cannot write in {locked}" in capsys.readouterr().err
