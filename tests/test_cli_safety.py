@@ -12,8 +12,9 @@ import pytest
 
 from hypermod.cli import main
 
-RUN = ["--threads", "1", "run", "rotation", "--dataset", "digits", "--epochs", "1",
-       "--limit-train", "100", "--no-progress", "--depth", "1"]
+BASE = ["--threads", "1", "run", "rotation", "--dataset", "digits", "--limit-train", "100",
+        "--no-progress", "--depth", "1"]
+RUN = [*BASE, "--epochs", "1"]
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -159,3 +160,96 @@ def test_tensorboard_in_an_unwritable_place_is_refused_before_training(tmp_path,
     locked.mkdir(mode=0o500)
     assert main([*RUN, "--tensorboard", str(locked / "tb")]) == 2
     assert f"--tensorboard {locked / 'tb'}: cannot write in {locked}" in capsys.readouterr().err
+
+
+# -- issue 19 item 5: --resume extends a finished run, bit for bit; or says why it cannot
+
+TIMING = {"train_seconds", "samples_per_second"}
+
+
+def _untimed(rows):
+    return [{k: v for k, v in row.items() if k not in TIMING} for row in rows]
+
+
+def test_extending_a_finished_run_equals_a_run_asked_for_more_epochs(tmp_path, capsys):
+    import torch
+
+    from hypermod.training.checkpoint import load_checkpoint
+
+    argv = [*BASE, "--momentum", "0.5"]
+    grown, straight = tmp_path / "grown", tmp_path / "straight"
+    assert main([*argv, "--epochs", "2", "--out", str(grown)]) == 0
+    assert main([*argv, "--epochs", "3", "--out", str(grown), "--resume"]) == 0
+    assert f"resumed from {grown / 'checkpoint.pt'} after epoch 2" in capsys.readouterr().out
+    assert main([*argv, "--epochs", "3", "--out", str(straight)]) == 0
+    a, b = (json.loads((d / "result.json").read_text()) for d in (grown, straight))
+    assert (a["resumed_after_epoch"], b["resumed_after_epoch"]) == (2, None)
+    assert [r["epoch"] for r in a["epochs"]] == [1, 2, 3]
+    assert _untimed(a["epochs"]) == _untimed(b["epochs"])  # floats compared exactly
+    assert _untimed([a["final"]]) == _untimed([b["final"]])
+    assert (a["status"], a["param_counts"], a["config"]) == \
+        (b["status"], b["param_counts"], b["config"])
+    logs = [[json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()]
+            for d in (grown, straight)]
+    assert _untimed(logs[0]) == _untimed(logs[1])
+    ca, cb = (load_checkpoint(d / "checkpoint.pt") for d in (grown, straight))
+    assert all(torch.equal(v, cb["model"][k]) for k, v in ca["model"].items())
+    for key, value in ca["optimizer"]["state"].items():
+        assert torch.equal(value["momentum_buffer"],
+                           cb["optimizer"]["state"][key]["momentum_buffer"])
+    assert all(torch.equal(x, y) for x, y in zip(ca["generators"], cb["generators"],
+                                                 strict=True))
+
+
+def test_a_finished_run_that_cannot_be_extended_is_refused_and_kept(finished_run, capsys):
+    out, before = finished_run
+    cases = [
+        (["--epochs", "1"], f"--out {out} holds a finished run of 1 epochs; nothing to "
+                            "resume (ask for more --epochs to extend it)"),
+        (["--epochs", "3", "--lr", "0.1"], f"{out / 'checkpoint.pt'} was made with other "
+                                           "settings (lr: 0.01 -> 0.1)"),
+        (["--epochs", "3", "--overwrite"], "--resume continues the run in --out DIR and "
+                                           "--overwrite replaces it; give one of them"),
+    ]
+    capsys.readouterr()
+    for flags, message in cases:
+        argv = BASE
+        assert main([*argv, *flags, "--out", str(out), "--resume"]) == 2, flags
+        assert message in capsys.readouterr().err, flags
+        assert _files(out) == before, flags  # refused before any file was touched
+    (out / "checkpoint.pt").unlink()
+    before = _files(out)
+    assert main([*BASE, "--epochs", "3", "--out", str(out), "--resume"]) == 2
+    assert (f"--out {out} holds a finished run but its checkpoint (checkpoint.pt) is gone, so "
+            "it cannot be extended to 3 epochs; run it again with --overwrite") in \
+        capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_a_checkpoint_with_more_epochs_than_asked_leaves_the_run_as_it_was(tmp_path, capsys):
+    out = tmp_path / "r"
+    argv = BASE
+    assert main([*argv, "--epochs", "2", "--out", str(out)]) == 0
+    (out / "result.json").unlink()  # as after a kill: an interrupted run
+    before = _files(out)
+    assert main([*argv, "--epochs", "1", "--out", str(out), "--resume"]) == 2
+    assert "already holds 2 epochs, more than the 1 asked for" in capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_a_diverged_run_is_not_extended(tmp_path, capsys):
+    out = tmp_path / "d"
+    argv = BASE
+    assert main([*argv, "--epochs", "2", "--lr", "1e9", "--out", str(out)]) == 1
+    assert main([*argv, "--epochs", "3", "--lr", "1e9", "--out", str(out), "--resume"]) == 2
+    assert f"--out {out} holds a run that diverged at epoch 1; it cannot be extended" in \
+        capsys.readouterr().err
+
+
+# -- item 10: --resume without a checkpoint says that it starts afresh
+
+
+def test_resume_without_a_checkpoint_says_it_starts_afresh(tmp_path, capsys):
+    out = tmp_path / "new"
+    assert main([*RUN, "--out", str(out), "--resume"]) == 0
+    assert f"no checkpoint in {out} to resume from; starting afresh" in capsys.readouterr().out
