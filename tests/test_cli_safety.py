@@ -253,3 +253,54 @@ def test_resume_without_a_checkpoint_says_it_starts_afresh(tmp_path, capsys):
     out = tmp_path / "new"
     assert main([*RUN, "--out", str(out), "--resume"]) == 0
     assert f"no checkpoint in {out} to resume from; starting afresh" in capsys.readouterr().out
+
+
+# -- item 6: sweep settings checked before sweep.json; a failed sweep does not block its fix
+
+
+def test_a_bad_zoo_init_is_refused_before_anything_is_written(tmp_path, capsys):
+    assert main(["sweep", "conditioning-zoo", "--set", "init=zeros", "--no-progress",
+                 "--out", str(tmp_path / "z")]) == 2
+    assert "unknown init 'zeros'; choose one of ('default', 'hyperfan')" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "z").exists()
+
+
+def test_a_zoo_primary_without_hidden_layers_runs(tmp_path, capsys):
+    assert main(["--threads", "1", "sweep", "conditioning-zoo", "--set", "primary_hidden=",
+                 "--set", "methods=hyper", "--set", "budgets=5000", "--set",
+                 "datasets=structured", "--set", "epochs=1", "--seeds", "1", "--no-progress",
+                 "--out", str(tmp_path / "z")]) == 0
+    assert "1 runs done" in capsys.readouterr().out
+
+
+def test_after_a_sweep_whose_units_all_failed_the_corrected_command_runs(tmp_path, capsys,
+                                                                         monkeypatch):
+    import hypermod.sweep.runner as runner
+
+    real = runner.compute
+
+    def fails(job, context=None):
+        raise ValueError("this setting fails when a unit runs")
+
+    argv = ["sweep", "assumption2", "--no-progress", "--out", str(tmp_path / "s"),
+            "--set", "widths=1", "--seeds", "1"]
+    monkeypatch.setattr(runner, "compute", fails)
+    assert main([*argv, "--set", "epochs=2"]) == 2
+    assert "this setting fails when a unit runs" in capsys.readouterr().err
+    monkeypatch.setattr(runner, "compute", real)
+    assert main([*argv, "--set", "epochs=1"]) == 0
+    out = capsys.readouterr().out
+    assert "held other settings (epochs: 2 -> 1) but no finished run; replaced" in out
+    assert "1 runs done" in out
+
+
+# -- item 9: budgets
+
+
+def test_compare_refuses_a_budget_beyond_the_width_cap(capsys):
+    assert main(["--threads", "1", "compare", "rotation", "--dataset", "digits", "--methods",
+                 "hyper", "--budget", "1000000000", "--no-progress"]) == 2
+    assert ("hypermod: error: hyper cannot reach a budget of 1,000,000,000 trainable "
+            "parameters: the most it reaches within the width cap (16,384) is "
+            "588,631,060; choose a smaller budget") in capsys.readouterr().err

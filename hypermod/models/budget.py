@@ -75,6 +75,9 @@ def match_budget(settings: ZooConfig, target: int, d_instance: int, d_x: int, ou
     if target < 1:
         raise ValueError(f"the budget must be a positive count, got {target}")
     layers = len(settings.primary_hidden)
+    if not layers and count == "primary":
+        raise ValueError(f"{settings.method} has no hidden layer in g or q to widen "
+                         "(primary_hidden is empty), so its primary size is fixed")
 
     def measure(c: ZooConfig) -> int:
         return counts(c, d_instance, d_x, outputs)[count]
@@ -89,7 +92,7 @@ def match_budget(settings: ZooConfig, target: int, d_instance: int, d_x: int, ou
                      else (by_primary, by_encoder))
     best, got = _closest(first(settings), measure, target)
     note = "matched by the " + ("encoder width" if first is by_encoder else "primary width")
-    if abs(got - target) > TOLERANCE * target:
+    if abs(got - target) > TOLERANCE * target and layers:  # no hidden layer: no other width
         # A coarse step: try nearby settings of the other width, each with its best first.
         other = best.encoder_hidden if second is by_encoder else best.primary_hidden[0]
         for w in range(max(1, other // 4), other * 4 + 1):
@@ -100,10 +103,24 @@ def match_budget(settings: ZooConfig, target: int, d_instance: int, d_x: int, ou
     ok = abs(got - target) <= TOLERANCE * target
     if ok and measure(settings) == got:
         note = "the settings already match"
+    capped = (not ok and got < target and _width(best, first is by_encoder) == MAX_WIDTH)
+    fixed = capped and measure(first(best)(1)) == got  # the width does not move this count
+    if capped and not fixed:
+        # Too many to reach: training the closest would mean a model this big, unasked.
+        raise ValueError(f"{settings.method} cannot reach a budget of {target:,} {count} "
+                         f"parameters: the most it reaches within the width cap "
+                         f"({MAX_WIDTH:,}) is {got:,}; choose a smaller budget")
     if not ok:
-        floor = measure(first(settings)(1))
-        why = (f"its smallest setting already has {floor}" if floor > target
+        # `got` is the nearest count found; when it is above the target, it is also the
+        # fewest (counts grow with every width), so that is the count to name.
+        why = (f"the fewest parameters it reaches is {got}" if got > target
+               else f"its {count} count does not grow with the width it varies" if fixed
                else "the counts it can reach step over the target")
         note = (f"cannot reach {target} within 1% ({why}); closest {got} "
                 f"({(got - target) / target:+.1%})")
     return BudgetMatch(best, got, target, ok, note)
+
+
+def _width(config: ZooConfig, encoder: bool) -> int:
+    """The encoder's width, or g's (q's) first hidden width."""
+    return config.encoder_hidden if encoder else config.primary_hidden[0]

@@ -159,7 +159,10 @@ def run_sweep(
     executor = executor or InProcess(context)
     todo = experiment.units(config)  # raises on settings that make no grid
     store = SweepStore(Path(out) / experiment.name, config, experiment.grid_fields)
-    store.open()
+    replaced = store.open()
+    if replaced:
+        log(f"{experiment.name}: {store.directory / 'sweep.json'} held other settings "
+            f"({', '.join(replaced)}) but no finished run; replaced")
     pending, stale = [], 0
     for item in todo:
         if not store.is_current(item.key):

@@ -84,7 +84,8 @@ class ZooExperimentConfig:
                              f"methods: {ZOO}, tasks: {IMAGE_TASKS}")
         TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
                     optimizer=self.optimizer)
-        ZooConfig(primary_hidden=self.primary_hidden, encoder_depth=self.encoder_depth)
+        ZooConfig(primary_hidden=self.primary_hidden, encoder_depth=self.encoder_depth,
+                  init=self.init)  # the hypernetworks' init: checked before a unit runs
 
 
 FULL = ZooExperimentConfig()
