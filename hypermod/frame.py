@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hypermod.results import check_run_record, check_unit_record, read_json, write_atomic
+from hypermod.results import check_run_record, read_json, read_unit_files, write_atomic
 
 # Row fields that hold parameter counts: by role (a dict), or the trainable total.
 _COUNT_FIELDS = ("param_counts", "trainable", "params")
@@ -38,8 +38,9 @@ def load_frame(directory: str | os.PathLike,
     `row_fields` maps an experiment's name to the fields its rows must have (name ->
     str, int or float), as `Experiment.row_fields`; units of experiments not in it are
     checked for the basics only. A file that cannot be read, is not JSON or is not a
-    finished record is left out, and `df.attrs["skipped"]` holds one message per such
-    file, naming it and the problem (nothing is printed).
+    finished record is left out, and so is a unit file that is not what its name says or
+    repeats a unit (see `results.read_unit_files`); `df.attrs["skipped"]` holds one
+    message per such file, naming it and the problem (nothing is printed).
     """
     try:
         import pandas as pd
@@ -51,19 +52,19 @@ def load_frame(directory: str | os.PathLike,
         raise FileNotFoundError(f"{directory}: no such directory")
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
-    for path in _result_paths(directory):
+    paths = _result_paths(directory)
+    for path in (p for p in paths if p.name == "result.json"):
         try:
-            record = read_json(path)
-            if path.name == "result.json":
-                rows += _run_rows(check_run_record(record, path), path)
-            else:
-                name = record.get("experiment") if isinstance(record, dict) else None
-                fields = (row_fields or {}).get(name) if isinstance(name, str) else None
-                rows += _unit_rows(check_unit_record(record, path, fields), path)
+            rows += _run_rows(check_run_record(read_json(path), path), path)
         except OSError as err:
             skipped.append(f"{path}: cannot be read ({err.strerror or err})")
         except ValueError as err:
             skipped.append(str(err))
+    units, unit_skips = read_unit_files((p for p in paths if p.name != "result.json"),
+                                        lambda name: (row_fields or {}).get(name))
+    for path, record in units:
+        rows += _unit_rows(record, path)
+    skipped += unit_skips
     frame = pd.DataFrame(rows)
     frame.attrs["skipped"] = skipped
     return frame

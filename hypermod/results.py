@@ -12,10 +12,11 @@ import json
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -175,9 +176,15 @@ def read_json(path: str | os.PathLike) -> Any:
     """Load a JSON file, raising ValueError that names the file when it is not valid JSON.
 
     Not valid means: not UTF-8, not JSON (a truncated write, say), or nested too deeply
-    to parse. A file that cannot be opened raises OSError as usual.
+    to parse. A file that cannot be opened raises OSError as usual. Anything but a
+    regular file (a FIFO named `*.json`, say, which would block a plain `open`) raises
+    ValueError without being read.
     """
-    with open(path, "rb") as fh:
+    # O_NONBLOCK: opening a FIFO returns at once, so that fstat can refuse it.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path}: not a regular file; skipped")
         data = fh.read()
     try:
         return json.loads(data.decode("utf-8"))
@@ -227,7 +234,58 @@ def check_unit_record(record: Any, path: str | os.PathLike,
                 raise bad(f"row {i} has no {field!r}")
             if not _is(row[field], kind):
                 raise bad(f"row {i}: {field!r} is {row[field]!r}, expected {kind.__name__}")
+        for field, value in record["unit"].items():
+            if field in row and row[field] != value:
+                raise bad(f"row {i}: {field!r} is {row[field]!r}, but its unit's is {value!r}")
     return record
+
+
+def unit_key(unit: dict[str, Any]) -> str:
+    """The key (file name stem) of a unit record's `unit`: its point, then its seed."""
+    from hypermod.sweep.spec import Unit  # the sweep package imports this module
+
+    point = tuple((k, v) for k, v in unit.items() if k != "seed")
+    return Unit(point, unit["seed"]).key
+
+
+def read_unit_files(paths: Iterable[Path],
+                    row_fields: Callable[[str], dict[str, type] | None] = lambda name: None,
+                    ) -> tuple[list[tuple[Path, dict[str, Any]]], list[str]]:
+    """The finished unit records among `paths`, each counted once, and why others were not.
+
+    A file is used when it is a regular file, valid JSON and a finished unit record
+    (`check_unit_record`, with `row_fields(experiment name)`) whose name is its unit's
+    key: a copy (`KEY (copy).json`) or a file whose unit was edited is named and skipped,
+    as is a second file of one experiment's unit (a backup folder beside the sweep, say),
+    after the first in sorted order. Returns ([(path, record)], [message per skipped
+    file]), the messages naming the file and the problem.
+    """
+    used: list[tuple[Path, dict[str, Any]]] = []
+    skipped: list[str] = []
+    first: dict[tuple[str, str], Path] = {}
+    for path in sorted(paths):
+        try:
+            record = read_json(path)
+            name = record.get("experiment") if isinstance(record, dict) else None
+            check_unit_record(record, path, row_fields(name) if isinstance(name, str) else None)
+        except OSError as err:
+            skipped.append(f"{path}: cannot be read ({err.strerror or err})")
+            continue
+        except ValueError as err:
+            skipped.append(str(err))
+            continue
+        key = unit_key(record["unit"])
+        if key != path.stem:
+            skipped.append(f"{path}: holds unit {key}, not the one its name says; skipped "
+                           "(a copy, or an edited file?)")
+            continue
+        seen = first.setdefault((record["experiment"], key), path)
+        if seen != path:
+            skipped.append(f"{path}: a second result of {record['experiment']} unit {key} "
+                           f"(the first: {seen}); skipped")
+            continue
+        used.append((path, record))
+    return used, skipped
 
 
 def check_run_record(record: Any, path: str | os.PathLike) -> dict[str, Any]:
