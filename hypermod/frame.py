@@ -79,12 +79,64 @@ def write_csv(frame: Any, path: str | os.PathLike) -> int:
 
 
 def export_csv(directory: str | os.PathLike, path: str | os.PathLike,
-               row_fields: Mapping[str, Mapping[str, type] | None] | None = None) -> int:
+               row_fields: Mapping[str, Mapping[str, type] | None] | None = None,
+               force: bool = False) -> int:
     """`load_frame(directory, row_fields)` written to `path` as CSV; the number of rows.
 
-    To also report the files that were skipped, call `load_frame` and `write_csv`.
+    `path` is checked first (`check_table_target`: not inside `directory`, not a result,
+    an existing file replaced only with `force`). To also report the files that were
+    skipped, call `load_frame` and `write_csv`.
     """
+    check_table_target(path, directory, force)
     return write_csv(load_frame(directory, row_fields), path)
+
+
+# Files hypermod writes as results, by name (a run's folder, a sweep's, a report's).
+RESULT_NAMES = ("result.json", "metrics.jsonl", "checkpoint.pt", "sweep.json", "report.md")
+
+
+def check_table_target(path: str | os.PathLike, directory: str | os.PathLike,
+                       force: bool = False) -> None:
+    """Refuse, with ValueError, a table path that would overwrite what it is made from.
+
+    Refused: a path inside `directory` (the folder the table is read from), a directory,
+    a file hypermod wrote as a result anywhere (by its name, a sweep's `runs/*.json`, or
+    a JSON record with hypermod's `schema` field), anything but a regular file, and,
+    unless `force`, any existing file.
+    """
+    path, directory = Path(path), Path(directory)
+    target, source = path.resolve(), directory.resolve()
+    if target == source or source in target.parents:
+        raise ValueError(f"{path} is inside {directory}, the folder export reads; write the "
+                         "table elsewhere")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; name the table's file")
+    if not (path.exists() or path.is_symlink()):
+        return
+    why = _result_kind(target)
+    if why:
+        raise ValueError(f"{path} is a file hypermod wrote as a result ({why}); export never "
+                         "replaces one")
+    if not target.is_file():
+        raise ValueError(f"{path} is not a regular file; export writes regular files only")
+    if not force:
+        raise ValueError(f"{path} exists; add --force to replace it")
+
+
+def _result_kind(path: Path) -> str | None:
+    """What kind of hypermod result `path` is, or None."""
+    if path.name in RESULT_NAMES:
+        return path.name
+    if path.suffix == ".json" and path.parent.name == "runs":
+        return "a sweep's unit file"
+    if path.suffix == ".json" and path.is_file() and path.stat().st_size < 64 << 20:
+        try:
+            record = read_json(path)
+        except (OSError, ValueError):
+            return None
+        if isinstance(record, dict) and "schema" in record:
+            return "a result record"
+    return None
 
 
 def _result_paths(directory: Path) -> list[Path]:

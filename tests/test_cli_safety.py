@@ -304,3 +304,53 @@ def test_compare_refuses_a_budget_beyond_the_width_cap(capsys):
     assert ("hypermod: error: hyper cannot reach a budget of 1,000,000,000 trainable "
             "parameters: the most it reaches within the width cap (16,384) is "
             "588,631,060; choose a smaller budget") in capsys.readouterr().err
+
+
+# -- item 7: export never writes over its inputs or a result, nor replaces a file unasked
+
+
+@pytest.fixture
+def small_sweep(tmp_path):
+    out = tmp_path / "s"
+    assert main(["sweep", "assumption2", "--no-progress", "--out", str(out), "--set",
+                 "widths=1", "--set", "epochs=1", "--seeds", "1"]) == 0
+    return out
+
+
+def test_export_refuses_a_target_inside_the_folder_it_reads(small_sweep, capsys):
+    unit_file = next((small_sweep / "assumption2" / "runs").glob("*.json"))
+    for target in (unit_file, small_sweep / "assumption2" / "sweep.json",
+                   small_sweep / "table.csv"):
+        before = _files(small_sweep)
+        capsys.readouterr()
+        assert main(["export", str(small_sweep), "--csv", str(target), "--force"]) == 2
+        assert f"{target} is inside {small_sweep}, the folder export reads" in \
+            capsys.readouterr().err
+        assert _files(small_sweep) == before
+
+
+def test_export_refuses_a_result_file_elsewhere_even_with_force(small_sweep, finished_run,
+                                                                tmp_path, capsys):
+    out, before = finished_run
+    for name in ("result.json", "metrics.jsonl", "checkpoint.pt"):
+        capsys.readouterr()
+        assert main(["export", str(small_sweep), "--csv", str(out / name), "--force"]) == 2
+        assert f"{out / name} is a file hypermod wrote as a result" in capsys.readouterr().err
+    record = tmp_path / "elsewhere.json"
+    record.write_bytes(before["result.json"])
+    assert main(["export", str(small_sweep), "--csv", str(record), "--force"]) == 2
+    assert f"{record} is a file hypermod wrote as a result (a result record)" in \
+        capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_export_replaces_an_existing_file_only_with_force(small_sweep, tmp_path, capsys):
+    table = tmp_path / "table.csv"
+    table.write_text("keep me\n")
+    assert main(["export", str(small_sweep), "--csv", str(table)]) == 2
+    assert f"{table} exists; add --force to replace it" in capsys.readouterr().err
+    assert table.read_text() == "keep me\n"
+    assert main(["export", str(small_sweep), "--csv", str(table), "--force"]) == 0
+    assert table.read_text().startswith("experiment,")
+    assert main(["export", str(small_sweep), "--csv", str(tmp_path)]) == 2
+    assert f"{tmp_path} is a directory" in capsys.readouterr().err
