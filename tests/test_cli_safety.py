@@ -354,3 +354,24 @@ def test_export_replaces_an_existing_file_only_with_force(small_sweep, tmp_path,
     assert table.read_text().startswith("experiment,")
     assert main(["export", str(small_sweep), "--csv", str(tmp_path)]) == 2
     assert f"{tmp_path} is a directory" in capsys.readouterr().err
+
+
+# -- item 10: --methods lists, --ray-retries
+
+
+@pytest.mark.parametrize(("methods", "message"), [
+    ("", "--methods: empty list; name at least one of hyper, embedding"),
+    (" , ,", "--methods: empty list; name at least one of hyper, embedding"),
+    ("hyper,film,hyper", "--methods: hyper named twice; name each method once"),
+    ("hyper,bogus", "--methods: unknown ['bogus']; choose from hyper, embedding"),
+])
+def test_bad_method_lists_are_refused_alike(methods, message, capsys):
+    assert main(["compare", "rotation", "--dataset", "digits", "--methods", methods,
+                 "--epochs", "1", "--limit-train", "64", "--no-progress"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_ray_retries_without_the_ray_executor_is_refused(tmp_path, capsys):
+    assert main(["sweep", "assumption2", "--ray-retries", "5", "--out", str(tmp_path / "o")]) == 2
+    assert "--ray-retries" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

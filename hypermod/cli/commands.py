@@ -114,7 +114,7 @@ def cmd_compare_zoo(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
     from hypermod.experiments.conditioning_zoo.compare import compare_methods, parse_methods
 
-    methods = parse_methods(args.methods or "hyper,embedding")
+    methods = parse_methods("hyper,embedding" if args.methods is None else args.methods)
     run = rotation_run(args, "hyper")
     results = compare_methods(
         methods, load_dataset(args.dataset, args.data_dir), run.train, args.budget,
@@ -139,7 +139,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from hypermod.experiments.rotation import run_rotation
     from hypermod.models import METHODS
 
-    if args.methods or args.budget:
+    if args.methods is not None or args.budget:  # "" is an empty list, refused there
         return cmd_compare_zoo(args)
 
     runs = {method: rotation_run(args, method) for method in METHODS}
@@ -220,16 +220,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def executor(args: argparse.Namespace):
     """The executor `--executor` names (None: the runner's in-process default)."""
     ray_flags = (args.ray_address is not None or args.cpus_per_task != 1.0
-                 or args.gpus_per_task != 0.0 or args.shared_data_dir)
+                 or args.gpus_per_task != 0.0 or args.shared_data_dir
+                 or args.ray_retries is not None)
     if args.executor != "ray":
         if ray_flags:
-            raise ValueError("--ray-address, --cpus-per-task, --gpus-per-task and "
-                             "--shared-data-dir apply to --executor ray")
+            raise ValueError("--ray-address, --cpus-per-task, --gpus-per-task, --ray-retries "
+                             "and --shared-data-dir apply to --executor ray")
         return None
     from hypermod.sweep.ray import RayExecutor
 
+    retries = 2 if args.ray_retries is None else args.ray_retries
     return RayExecutor(args.ray_address, args.cpus_per_task, args.gpus_per_task,
-                       args.ray_retries, data_dir_shared=args.shared_data_dir)
+                       retries, data_dir_shared=args.shared_data_dir)
 
 
 def finished_units(experiment, config, out: Path) -> int:

@@ -174,7 +174,7 @@ def add_executor_flags(p: argparse.ArgumentParser) -> None:
                       help="CPUs Ray reserves per job; also its torch threads (default: 1)")
     dist.add_argument("--gpus-per-task", type=nonnegative_float, default=0.0,
                       help="GPUs per job; fractions let jobs share a card (default: 0)")
-    dist.add_argument("--ray-retries", type=nonnegative_int, default=2,
+    dist.add_argument("--ray-retries", type=nonnegative_int, default=None,
                       help="reruns of a job whose worker died, before it counts as failed "
                            "(default: 2)")
     dist.add_argument("--shared-data-dir", action="store_true",
