@@ -198,21 +198,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from hypermod.experiments import get_experiment, require_datasets
     from hypermod.sweep import run_sweep
 
+    # Every input is checked before anything is written: settings (and the grid they
+    # make), data sets, device and speed flags, TensorBoard, executor flags, the output.
     experiment = get_experiment(args.experiment)
     config = experiment_settings(args, experiment)
+    total = len(experiment.units(config))
     require_datasets(config.datasets, args.data_dir)
     context = sweep_context(args)
+    chosen = executor(args)
     check_out_dir(args.out)
     print(f"{experiment.name} ({'full' if args.full else 'quick'} settings): {config}")
     args.interrupt_hint = lambda: (
-        f"{finished_units(experiment, config, args.out)} of {len(experiment.units(config))} "
-        f"runs are finished in {args.out / experiment.name}; run the same command again to "
-        "do the rest")
-    counts = run_sweep(experiment, config, args.out, context, executor=executor(args))
-    failed = (f", {counts['failed']} failed (rerun the command to retry them)"
-              if counts.get("failed") else "")
+        f"{finished_units(experiment, config, args.out)} of {total} runs are finished in "
+        f"{args.out / experiment.name}; run the same command again to do the rest")
+    counts = run_sweep(experiment, config, args.out, context, executor=chosen)
+    where = args.out / experiment.name
+    if counts.get("failed"):
+        print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
+              f"finished, {counts['failed']} failed (each failure is named above); results in "
+              f"{where}; run the same command again to retry the failed runs")
+        return 1
     print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
-          f"finished{failed}; results in {args.out / experiment.name}")
+          f"finished; results in {where}")
     print(f"next: hypermod report {args.out}")
     return 0
 
