@@ -1,40 +1,51 @@
 """hypermod: hypernetworks versus embedding methods, after Galanti and Wolf (NeurIPS 2020).
 
 The main names are re-exported here; docs/architecture.md maps the subpackages.
+
+They are imported on first use (PEP 562), not with the package: `import hypermod.cli`
+must not pay for torch (about 2 s) just to print `hypermod --help`.
 """
 
-from hypermod.results import package_version
+from __future__ import annotations
 
-__version__ = package_version()
+import importlib
+from typing import Any
 
-from hypermod.data import DATASETS, ImageDataset, load_dataset  # noqa: E402
-from hypermod.models import (  # noqa: E402
-    EmbeddingNetwork,
-    HyperNetwork,
-    MLPPrimary,
-    MLPSpec,
-    ModulePrimary,
-    build_model,
-    paper,
-)
-from hypermod.tasks import ClassificationTask, RotationConfig, RotationTask  # noqa: E402
-from hypermod.training import TrainConfig, fit, train  # noqa: E402
+# name -> the module that defines it
+_EXPORTS = {
+    "DATASETS": "hypermod.data",
+    "ImageDataset": "hypermod.data",
+    "load_dataset": "hypermod.data",
+    "EmbeddingNetwork": "hypermod.models",
+    "HyperNetwork": "hypermod.models",
+    "MLPPrimary": "hypermod.models",
+    "MLPSpec": "hypermod.models",
+    "ModulePrimary": "hypermod.models",
+    "build_model": "hypermod.models",
+    "paper": "hypermod.models",
+    "ClassificationTask": "hypermod.tasks",
+    "RotationConfig": "hypermod.tasks",
+    "RotationTask": "hypermod.tasks",
+    "TrainConfig": "hypermod.training",
+    "fit": "hypermod.training",
+    "train": "hypermod.training",
+}
 
-__all__ = [
-    "DATASETS",
-    "ClassificationTask",
-    "EmbeddingNetwork",
-    "HyperNetwork",
-    "ImageDataset",
-    "MLPPrimary",
-    "MLPSpec",
-    "ModulePrimary",
-    "RotationConfig",
-    "RotationTask",
-    "TrainConfig",
-    "build_model",
-    "paper",
-    "fit",
-    "train",
-    "load_dataset",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from hypermod.results import package_version
+
+        value: Any = package_version()
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
+        raise AttributeError(f"module 'hypermod' has no attribute {name!r}")
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS, "__version__"])

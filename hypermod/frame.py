@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hypermod.results import check_run_record, check_unit_record, read_json, write_atomic
+from hypermod.results import check_run_record, read_json, read_unit_files, write_atomic
 
 # Row fields that hold parameter counts: by role (a dict), or the trainable total.
 _COUNT_FIELDS = ("param_counts", "trainable", "params")
@@ -38,8 +38,9 @@ def load_frame(directory: str | os.PathLike,
     `row_fields` maps an experiment's name to the fields its rows must have (name ->
     str, int or float), as `Experiment.row_fields`; units of experiments not in it are
     checked for the basics only. A file that cannot be read, is not JSON or is not a
-    finished record is left out, and `df.attrs["skipped"]` holds one message per such
-    file, naming it and the problem (nothing is printed).
+    finished record is left out, and so is a unit file that is not what its name says or
+    repeats a unit (see `results.read_unit_files`); `df.attrs["skipped"]` holds one
+    message per such file, naming it and the problem (nothing is printed).
     """
     try:
         import pandas as pd
@@ -51,19 +52,19 @@ def load_frame(directory: str | os.PathLike,
         raise FileNotFoundError(f"{directory}: no such directory")
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
-    for path in _result_paths(directory):
+    paths = _result_paths(directory)
+    for path in (p for p in paths if p.name == "result.json"):
         try:
-            record = read_json(path)
-            if path.name == "result.json":
-                rows += _run_rows(check_run_record(record, path), path)
-            else:
-                name = record.get("experiment") if isinstance(record, dict) else None
-                fields = (row_fields or {}).get(name) if isinstance(name, str) else None
-                rows += _unit_rows(check_unit_record(record, path, fields), path)
+            rows += _run_rows(check_run_record(read_json(path), path), path)
         except OSError as err:
             skipped.append(f"{path}: cannot be read ({err.strerror or err})")
         except ValueError as err:
             skipped.append(str(err))
+    units, unit_skips = read_unit_files((p for p in paths if p.name != "result.json"),
+                                        lambda name: (row_fields or {}).get(name))
+    for path, record in units:
+        rows += _unit_rows(record, path)
+    skipped += unit_skips
     frame = pd.DataFrame(rows)
     frame.attrs["skipped"] = skipped
     return frame
@@ -78,12 +79,64 @@ def write_csv(frame: Any, path: str | os.PathLike) -> int:
 
 
 def export_csv(directory: str | os.PathLike, path: str | os.PathLike,
-               row_fields: Mapping[str, Mapping[str, type] | None] | None = None) -> int:
+               row_fields: Mapping[str, Mapping[str, type] | None] | None = None,
+               force: bool = False) -> int:
     """`load_frame(directory, row_fields)` written to `path` as CSV; the number of rows.
 
-    To also report the files that were skipped, call `load_frame` and `write_csv`.
+    `path` is checked first (`check_table_target`: not inside `directory`, not a result,
+    an existing file replaced only with `force`). To also report the files that were
+    skipped, call `load_frame` and `write_csv`.
     """
+    check_table_target(path, directory, force)
     return write_csv(load_frame(directory, row_fields), path)
+
+
+# Files hypermod writes as results, by name (a run's folder, a sweep's, a report's).
+RESULT_NAMES = ("result.json", "metrics.jsonl", "checkpoint.pt", "sweep.json", "report.md")
+
+
+def check_table_target(path: str | os.PathLike, directory: str | os.PathLike,
+                       force: bool = False) -> None:
+    """Refuse, with ValueError, a table path that would overwrite what it is made from.
+
+    Refused: a path inside `directory` (the folder the table is read from), a directory,
+    a file hypermod wrote as a result anywhere (by its name, a sweep's `runs/*.json`, or
+    a JSON record with hypermod's `schema` field), anything but a regular file, and,
+    unless `force`, any existing file.
+    """
+    path, directory = Path(path), Path(directory)
+    target, source = path.resolve(), directory.resolve()
+    if target == source or source in target.parents:
+        raise ValueError(f"{path} is inside {directory}, the folder export reads; write the "
+                         "table elsewhere")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; name the table's file")
+    if not (path.exists() or path.is_symlink()):
+        return
+    why = _result_kind(target)
+    if why:
+        raise ValueError(f"{path} is a file hypermod wrote as a result ({why}); export never "
+                         "replaces one")
+    if not target.is_file():
+        raise ValueError(f"{path} is not a regular file; export writes regular files only")
+    if not force:
+        raise ValueError(f"{path} exists; add --force to replace it")
+
+
+def _result_kind(path: Path) -> str | None:
+    """What kind of hypermod result `path` is, or None."""
+    if path.name in RESULT_NAMES:
+        return path.name
+    if path.suffix == ".json" and path.parent.name == "runs":
+        return "a sweep's unit file"
+    if path.suffix == ".json" and path.is_file() and path.stat().st_size < 64 << 20:
+        try:
+            record = read_json(path)
+        except (OSError, ValueError):
+            return None
+        if isinstance(record, dict) and "schema" in record:
+            return "a result record"
+    return None
 
 
 def _result_paths(directory: Path) -> list[Path]:

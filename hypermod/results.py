@@ -11,17 +11,21 @@ import functools
 import json
 import os
 import platform
+import shutil
+import stat
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it is used: `hypermod --help` needs none of it
+    import torch
 
 SCHEMA = 1
 
@@ -108,13 +112,79 @@ def append_jsonl(path: str | os.PathLike, obj: Any) -> None:
                              "log was left as it was") from err
 
 
+class SetAside:
+    """A previous run's files, moved into `directory/.replaced/` while a new run starts.
+
+    `move()` renames them there (the same file system: nothing is copied); once the new
+    run has saved its first epoch, `discard()` deletes them; if it fails before that,
+    `restore()` puts them back. `recover()` (called before a directory is looked at)
+    handles a process killed in between: it puts them back, unless the new run had
+    already saved an epoch.
+
+    Args:
+        directory: the run's folder.
+        names: the files of a run, the one that proves a run has started first (a
+            checkpoint): `move` takes them in this order, so that a kill midway never
+            leaves the old marker in `directory` beside files set aside.
+    """
+
+    FOLDER = ".replaced"
+
+    def __init__(self, directory: str | os.PathLike, names: Sequence[str]):
+        self.directory = Path(directory)
+        self.folder = self.directory / self.FOLDER
+        self.names = tuple(names)
+        self.moved: list[str] | None = None  # what `move` set aside in this process
+
+    def move(self) -> bool:
+        """Set the files present aside; whether there were any."""
+        self.moved = [n for n in self.names if (self.directory / n).exists()]
+        if self.moved:
+            self.folder.mkdir(exist_ok=True)
+            for name in self.moved:
+                os.replace(self.directory / name, self.folder / name)
+        return bool(self.moved)
+
+    def restore(self) -> None:
+        """Put the set-aside files back. After `move` in this process, a file the new run
+        wrote that the old one did not have is deleted too; after a kill (`recover`),
+        nothing but the set-aside files is touched: the new run had written nothing."""
+        if not self.folder.is_dir():
+            return
+        for name in self.names:
+            if (self.folder / name).exists():
+                os.replace(self.folder / name, self.directory / name)
+            elif self.moved is not None and name not in self.moved:
+                (self.directory / name).unlink(missing_ok=True)  # the new run's alone
+        self.discard()
+
+    def discard(self) -> None:
+        """Delete the set-aside files: the new run has started."""
+        if self.folder.is_dir():
+            shutil.rmtree(self.folder)
+
+    def recover(self) -> None:
+        """After a kill: the new run started if its marker (`names[0]`) is in `directory`."""
+        if self.folder.is_dir():
+            if (self.directory / self.names[0]).exists():
+                self.discard()
+            else:
+                self.restore()
+
+
 def read_json(path: str | os.PathLike) -> Any:
     """Load a JSON file, raising ValueError that names the file when it is not valid JSON.
 
     Not valid means: not UTF-8, not JSON (a truncated write, say), or nested too deeply
-    to parse. A file that cannot be opened raises OSError as usual.
+    to parse. A file that cannot be opened raises OSError as usual. Anything but a
+    regular file (a FIFO named `*.json`, say, which would block a plain `open`) raises
+    ValueError without being read.
     """
-    with open(path, "rb") as fh:
+    # O_NONBLOCK: opening a FIFO returns at once, so that fstat can refuse it.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path}: not a regular file; skipped")
         data = fh.read()
     try:
         return json.loads(data.decode("utf-8"))
@@ -164,7 +234,58 @@ def check_unit_record(record: Any, path: str | os.PathLike,
                 raise bad(f"row {i} has no {field!r}")
             if not _is(row[field], kind):
                 raise bad(f"row {i}: {field!r} is {row[field]!r}, expected {kind.__name__}")
+        for field, value in record["unit"].items():
+            if field in row and row[field] != value:
+                raise bad(f"row {i}: {field!r} is {row[field]!r}, but its unit's is {value!r}")
     return record
+
+
+def unit_key(unit: dict[str, Any]) -> str:
+    """The key (file name stem) of a unit record's `unit`: its point, then its seed."""
+    from hypermod.sweep.spec import Unit  # the sweep package imports this module
+
+    point = tuple((k, v) for k, v in unit.items() if k != "seed")
+    return Unit(point, unit["seed"]).key
+
+
+def read_unit_files(paths: Iterable[Path],
+                    row_fields: Callable[[str], dict[str, type] | None] = lambda name: None,
+                    ) -> tuple[list[tuple[Path, dict[str, Any]]], list[str]]:
+    """The finished unit records among `paths`, each counted once, and why others were not.
+
+    A file is used when it is a regular file, valid JSON and a finished unit record
+    (`check_unit_record`, with `row_fields(experiment name)`) whose name is its unit's
+    key: a copy (`KEY (copy).json`) or a file whose unit was edited is named and skipped,
+    as is a second file of one experiment's unit (a backup folder beside the sweep, say),
+    after the first in sorted order. Returns ([(path, record)], [message per skipped
+    file]), the messages naming the file and the problem.
+    """
+    used: list[tuple[Path, dict[str, Any]]] = []
+    skipped: list[str] = []
+    first: dict[tuple[str, str], Path] = {}
+    for path in sorted(paths):
+        try:
+            record = read_json(path)
+            name = record.get("experiment") if isinstance(record, dict) else None
+            check_unit_record(record, path, row_fields(name) if isinstance(name, str) else None)
+        except OSError as err:
+            skipped.append(f"{path}: cannot be read ({err.strerror or err})")
+            continue
+        except ValueError as err:
+            skipped.append(str(err))
+            continue
+        key = unit_key(record["unit"])
+        if key != path.stem:
+            skipped.append(f"{path}: holds unit {key}, not the one its name says; skipped "
+                           "(a copy, or an edited file?)")
+            continue
+        seen = first.setdefault((record["experiment"], key), path)
+        if seen != path:
+            skipped.append(f"{path}: a second result of {record['experiment']} unit {key} "
+                           f"(the first: {seen}); skipped")
+            continue
+        used.append((path, record))
+    return used, skipped
 
 
 def check_run_record(record: Any, path: str | os.PathLike) -> dict[str, Any]:
@@ -202,7 +323,9 @@ def _is(value: Any, kind: type) -> bool:
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, (Path, torch.device, torch.dtype)):
+    torch = sys.modules.get("torch")  # a torch object implies torch is imported
+    if isinstance(obj, Path) or (torch is not None
+                                 and isinstance(obj, (torch.device, torch.dtype))):
         return str(obj)
     if isinstance(obj, (set, frozenset, tuple)):
         return list(obj)
@@ -245,6 +368,8 @@ def code_version() -> dict[str, Any]:
 
 def environment(device: torch.device | str | None = None) -> dict[str, Any]:
     """Versions, machine and device, recorded beside every result."""
+    import torch
+
     env: dict[str, Any] = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,

@@ -378,3 +378,39 @@ def test_unit_records_say_where_their_job_ran(tmp_path):
     worker = json.loads(path.read_text())["worker"]
     assert worker["host"] == platform.node() and worker["attempts"] == 1
     assert worker["job_seconds"] > 0
+
+
+_LIGHT = """
+import sys
+from hypermod.cli import build_parser, main
+build_parser()
+try:
+    main(sys.argv[1:])
+except SystemExit as exit_:
+    assert exit_.code in (0, None), exit_.code
+heavy = sorted(m for m in ("torch", "scipy.stats", "matplotlib", "hypermod.experiments")
+               if m in sys.modules)
+print("heavy:", heavy)
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["data", "list"], ["bounds", "--help"],
+                                  ["sweep", "--help"]])
+def test_help_and_data_list_import_no_torch(argv):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _LIGHT, *argv], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "heavy: []", done.stdout[-500:]
+
+
+def test_python_dash_m_hypermod_runs_the_cli():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "hypermod", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "usage: hypermod" in done.stdout and "exit status:" in done.stdout

@@ -10,6 +10,7 @@ from hypermod.config import override
 from hypermod.experiments import EXPERIMENTS, get_experiment, settings_for
 from hypermod.experiments.report import build_report, load_results
 from hypermod.models import conv_teacher, count_trainable, shallow_mlp
+from hypermod.results import unit_key
 from hypermod.sweep import SweepContext, run_sweep
 
 # Settings that make each experiment's smoke run take seconds on a CPU.
@@ -88,8 +89,9 @@ def test_assumption1_networks_are_the_references():
 
 # ---- the report from hand-made result files -------------------------------------------
 
-def _write(root, experiment, key, unit_, rows, config):
-    path = root / experiment / "runs" / f"{key}.json"
+def _write(root, experiment, unit_, rows, config):
+    """A finished unit file, named by its unit's key as a sweep names it."""
+    path = root / experiment / "runs" / f"{unit_key(unit_)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({
         "status": "finished", "experiment": experiment, "unit": unit_, "config": config,
@@ -111,28 +113,28 @@ def _hand_made(root, claims_hold=True):
                     err = 0.6 - err
                 row = {"dataset": "mnist", "method": method, "depth": depth, "seed": seed,
                        "epoch": 10, "test_error": err + 0.01 * seed, "trainable": 1000}
-                _write(root, "rotation-depth", f"{method}-{depth}-{seed}", row, [row],
+                _write(root, "rotation-depth", row, [row],
                        {"epochs": 10})
         emb_cfg = {"embedding_dims": [100, 200], "lrs": [0.01, 0.1]}
         for e in (100, 200):
             for lr in (0.01, 0.1):
                 row = {"dataset": "mnist", "method": "embedding", "E": e, "lr": lr,
                        "seed": seed, "epoch": 3, "test_error": 0.5 - lr, "trainable": 10}
-                _write(root, "rotation-embedding", f"e-{e}-{lr}-{seed}", row, [row], emb_cfg)
+                _write(root, "rotation-embedding", row, [row], emb_cfg)
         for lr in (0.01, 0.1):
             row = {"dataset": "mnist", "method": "hyper", "E": 0, "lr": lr, "seed": seed,
                    "epoch": 3, "test_error": 0.3 if claims_hold else 0.45, "trainable": 10}
-            _write(root, "rotation-embedding", f"h-{lr}-{seed}", row, [row], emb_cfg)
+            _write(root, "rotation-embedding", row, [row], emb_cfg)
         gap = 0.1 if claims_hold else 1.5
         rows = [{"dataset": "uniform", "seed": seed, "epoch": ep, "dist_students": gap / ep,
                  "dist_teacher": 0.5 / ep, "dist_teacher_2": 0.5 / ep} for ep in range(4)[1:]]
-        _write(root, "assumption1", f"u-{seed}", {"dataset": "uniform", "seed": seed}, rows,
+        _write(root, "assumption1", {"dataset": "uniform", "seed": seed}, rows,
                {"epochs": 3})
         for width in (1, 2, 4):
             row = {"dataset": "digits", "width": width, "seed": seed, "epoch": 1,
                    "test_error": 0.5 / width if claims_hold else 0.1 * width,
                    "test_mse": 0.1 / width, "params": width}
-            _write(root, "assumption2", f"w-{width}-{seed}", row, [row], {"epochs": 1})
+            _write(root, "assumption2", row, [row], {"epochs": 1})
         # modularity-scaling: error curves with known exponents, N ~ eps^-1 for g and
         # N ~ eps^-2 for q, times a per-seed factor that leaves every slope exact
         scaling_cfg = {"r": 1.0, "delta": 0.1, "encoder_widths": [16], "embedding_dim": 4,
@@ -146,7 +148,7 @@ def _hand_made(root, claims_hold=True):
                        "encoder": 16, "seed": seed, "epoch": 1, "primary": n,
                        "trainable": 100 + n, "train_mse": rmse ** 2, "test_mse": rmse ** 2,
                        "test_rmse": rmse, "steps": 50}
-                _write(root, "modularity-scaling", f"{method}-{width}-{seed}", row, [row],
+                _write(root, "modularity-scaling", row, [row],
                        scaling_cfg)
 
 
@@ -193,7 +195,7 @@ def test_report_says_when_the_claims_fail(tmp_path):
 
 def test_report_refuses_to_average_runs_of_different_settings(tmp_path):
     _hand_made(tmp_path)
-    path = tmp_path / "assumption2" / "runs" / "w-1-1.json"
+    (path,) = (tmp_path / "assumption2" / "runs").glob("dataset-digits_width-1_*_seed-1.json")
     record = json.loads(path.read_text())
     record["config"] = {"epochs": 5}
     path.write_text(json.dumps(record))

@@ -129,8 +129,9 @@ def test_run_folders_and_csv(tmp_path):
     lost = df[df["status"] == "diverged"]
     assert len(lost) == 1 and math.isnan(lost["test_error"].iloc[0])
 
-    rows = export_csv(tmp_path, tmp_path / "all.csv")
-    back = pd.read_csv(tmp_path / "all.csv")
+    table = tmp_path.parent / f"{tmp_path.name}.csv"  # outside the folder it reads
+    rows = export_csv(tmp_path, table)
+    back = pd.read_csv(table)
     assert rows == len(back) == len(df) == 3
     assert list(back.columns) == list(df.columns)
     assert back["test_error"].tolist()[:2] == pytest.approx(mine["test_error"].tolist())

@@ -34,7 +34,7 @@ from hypermod.data import CorruptDataError, UnsafePickleError, load_dataset, rea
 from hypermod.data.cifar import _allowed_globals, read_cifar_batch
 from hypermod.experiments import get_experiment
 from hypermod.experiments.report import load_results
-from hypermod.results import check_unit_record, read_json
+from hypermod.results import check_unit_record, read_json, unit_key
 
 EXAMPLES = int(os.environ.get("HYPERMOD_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -369,13 +369,25 @@ def test_result_reader_on_records_with_a_wrong_field(record):
                  st.just(json.dumps(RECORD).encode()).flatmap(mutated)))
 def test_report_loader_uses_or_names_every_file(content):
     root = _SCRATCH / "sweep"
-    runs = root / "rotation-depth" / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    (runs / "good.json").write_text(json.dumps(RECORD))
-    (runs / "fuzzed.json").write_bytes(content)
+    shutil.rmtree(root, ignore_errors=True)
+    runs, other = root / "rotation-depth" / "runs", root / "zz-fuzzed" / "runs"
+    for folder in (runs, other):
+        folder.mkdir(parents=True)
+    good = runs / f"{unit_key(RECORD['unit'])}.json"
+    good.write_text(json.dumps(RECORD))
+    # Named as a sweep would name it where its unit can be read (else it cannot be used);
+    # in a folder after the good one's, so that a copy of the good unit is the second.
+    try:
+        name = unit_key(json.loads(content)["unit"])
+    except Exception:  # noqa: BLE001 - any defect: the file just gets a plain name
+        name = "fuzzed"
+    if not name or name.startswith(".") or len(name) > 100:  # hidden, or too long a name
+        name = "fuzzed"
+    fuzzed = other / f"{name}.json"
+    fuzzed.write_bytes(content)
     grouped, skipped = load_results(root)
     used = [r["path"] for records_ in grouped.values() for r in records_]
-    assert str(runs / "good.json") in used
-    named = [m for m in skipped if m.startswith(f"{runs / 'fuzzed.json'}: ")]
-    assert (str(runs / "fuzzed.json") in used) != bool(named)
+    assert str(good) in used
+    named = [m for m in skipped if m.startswith(f"{fuzzed}: ")]
+    assert (str(fuzzed) in used) != bool(named)
     assert len(skipped) == len(named)

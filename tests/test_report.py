@@ -77,7 +77,7 @@ def test_diverged_runs_are_shown_not_dropped(tmp_path):
                "epoch": 4, "train_loss": None, "test_loss": None, "test_error": None,
                "diverged": True, "last_finite_loss": last, "trainable": 1000}
         unit_ = {"dataset": "mnist", "method": "hyper", "depth": depth, "seed": seed}
-        _write(tmp_path, "rotation-depth", f"hyper-{depth}-{seed}", unit_, [row],
+        _write(tmp_path, "rotation-depth", unit_, [row],
                {"epochs": 10})
     grouped, skipped = load_results(tmp_path)
     assert skipped == [] and len(grouped["rotation-depth"]) == 11

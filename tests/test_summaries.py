@@ -11,6 +11,7 @@ from hypermod.experiments.modularity_scaling.summary import summarize as scaling
 from hypermod.experiments.report import QUICK_MARK, build_report
 from hypermod.reporting import verdict
 from hypermod.reporting.verdict import HELD, INCONCLUSIVE, NOT_HELD, PART, Verdict
+from hypermod.results import unit_key
 from hypermod.sweep import config_record
 from hypermod.tasks import chance_error
 
@@ -275,8 +276,8 @@ def test_scaling_single_seed_is_inconclusive():
 # ---- build_report -------------------------------------------------------------------
 
 def _write(root, records):
-    for i, record in enumerate(records):
-        path = root / record["experiment"] / "runs" / f"{i}.json"
+    for record in records:
+        path = root / record["experiment"] / "runs" / f"{unit_key(record['unit'])}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record))
 
@@ -306,5 +307,6 @@ def test_settings_table_lists_the_union_of_the_grids(tmp_path):
     _write(tmp_path, old + new)
     text = build_report(tmp_path, log=lambda _: None).path.read_text()
     assert '| datasets | ["digits", "mnist"] |' in text
-    assert "| units ran | dataset: digits, mnist; method: hyper, embedding; depth: 2 |" in text
+    # first seen in file order: files are named by their unit keys
+    assert "| units ran | dataset: digits, mnist; method: embedding, hyper; depth: 2 |" in text
     assert QUICK_MARK not in text

@@ -265,3 +265,61 @@ def test_without_ray_the_executor_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(sweep_ray, "ray", None)
     with pytest.raises(ImportError, match=r"pip install 'hypermod\[ray\]' \(or pip install ray\)"):
         RayExecutor()
+
+
+# -- issue 21 items 3 and 4: a Ray sweep's exit code and its connection
+
+
+def test_a_ray_sweep_with_failed_units_exits_1_without_pointing_to_the_report(
+        tmp_path, capsys, monkeypatch):
+    from hypermod.cli import main
+    from hypermod.experiments import registry
+
+    monkeypatch.setitem(registry.EXPERIMENTS, "slow", SLOW)
+    code = main(["sweep", "slow", "--executor", "ray", "--set", "datasets=digits", "--set",
+                 "fail_key=dataset-digits_seed-1", "--seeds", "2", "--no-progress", "--out",
+                 str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "slow: dataset-digits_seed-1 failed on" in out
+    assert ("slow: 1 runs done, 0 were already finished, 1 failed (each failure is named "
+            "above)") in out
+    assert "run the same command again to retry the failed runs" in out
+    assert "next: hypermod report" not in out
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens there once closed
+
+
+def test_an_unreachable_ray_address_is_named_and_nothing_is_written(tmp_path, capsys):
+    from hypermod.cli import main
+
+    address = f"127.0.0.1:{_closed_port()}"
+    out = tmp_path / "o"
+    started = time.monotonic()
+    assert main(["sweep", "assumption2", "--executor", "ray", "--ray-address", address,
+                 "--no-progress", "--out", str(out)]) == 2
+    assert time.monotonic() - started < 60
+    err = capsys.readouterr().err
+    assert f"hypermod: error: cannot reach the Ray cluster at {address} (Connection refused " \
+           "within 10 s); is its head running" in err
+    assert not out.exists()  # no sweep.json before the connection
+
+
+def test_a_silent_ray_address_times_out_naming_it(tmp_path, monkeypatch):
+    import socket
+
+    def no_answer(address, timeout):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", no_answer)
+    executor = RayExecutor("10.255.255.1:6379", connect_timeout=2)
+    with pytest.raises(ConnectionError, match=r"cannot reach the Ray cluster at "
+                       r"10.255.255.1:6379 \(no answer within 2 s\)"):
+        run_sweep(SLOW, SlowConfig(), tmp_path, _ctx(), log=lambda m: None, executor=executor)
+    assert not (tmp_path / "slow").exists()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hypermod.cli import commands
-from hypermod.cli.args import positive_int
+from hypermod.cli.args import DeferredParser, Subcommands, path, positive_int
 from hypermod.cli.flags import (
     add_bounds_flags,
     add_data_actions,
@@ -25,94 +25,123 @@ from hypermod.cli.flags import (
     add_rotation_flags,
     add_sweep_flags,
 )
-from hypermod.data import DataError
+
+EXIT_CODES = """exit status:
+  0    done
+  1    done, but a run diverged or a sweep's units failed (the output says which)
+  2    refused or stopped by an error: bad input, missing data, a failed write, a unit
+       that raised in process (the message names the problem)
+  130  interrupted (Ctrl-C); the message says how to go on"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `hypermod` command."""
+    """The argument parser of the `hypermod` command.
+
+    Each subcommand's flags are added when that subcommand is used (`DeferredParser`),
+    so that building the parser imports neither torch nor the experiments.
+    """
     parser = argparse.ArgumentParser(
         prog="hypermod",
         description="Hypernetworks versus embedding methods (Galanti and Wolf, NeurIPS 2020): "
                     "train, compare, sweep and report.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.register("action", "parsers", Subcommands)
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads torch may use (default: torch's choice, one per "
                              "core); 1 avoids oversubscription when runs share a machine")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=DeferredParser)
 
-    p = sub.add_parser("run", help="train one model and write its result file",
-                       description="Train one model on a task and write DIR/result.json.")
-    add_rotation_flags(p, with_model=True)
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out DIR from its checkpoint (written after "
-                        "every epoch); same settings needed, --epochs may grow")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a finished or interrupted run already in --out DIR")
-    p.set_defaults(func=commands.cmd_run)
+    def run_flags(p: argparse.ArgumentParser) -> None:
+        add_rotation_flags(p, with_model=True)
+        p.add_argument("--resume", action="store_true",
+                       help="continue the run in --out DIR from its checkpoint (written after "
+                            "every epoch), or extend a finished run to more --epochs; the "
+                            "same settings are needed")
+        p.add_argument("--overwrite", action="store_true",
+                       help="replace a finished or interrupted run already in --out DIR (it "
+                            "is kept aside until the new run's first epoch is saved)")
 
-    p = sub.add_parser("compare", help="train both methods with the same settings",
-                       description="Train the hypernetwork and the embedding method with the "
-                                   "same settings and print their test errors side by side.")
-    add_rotation_flags(p, with_model=False)
-    p.add_argument("--methods", default=None, metavar="A,B,...",
-                   help="conditioning methods to compare, from: hyper, embedding, "
-                        "concat-all, film, lowrank-hyper, chunked-hyper, partial-hyper, mlp "
-                        "(default: the paper's two at its sizes)")
-    p.add_argument("--budget", type=positive_int, default=None, metavar="N",
-                   help="match every method's trainable parameters to N (within 1%%, or "
-                        "say why not) by its encoder width")
-    p.set_defaults(func=commands.cmd_compare)
+    sub.add_parser("run", help="train one model and write its result file",
+                   description="Train one model on a task and write DIR/result.json.",
+                   epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                   flags=run_flags).set_defaults(func=commands.cmd_run)
 
-    p = sub.add_parser("data", help="find or download data sets",
-                       description="Show where data sets are found, or download one.")
-    add_data_actions(p)
-    p.set_defaults(func=commands.cmd_data)
+    def compare_flags(p: argparse.ArgumentParser) -> None:
+        add_rotation_flags(p, with_model=False)
+        p.add_argument("--methods", default=None, metavar="A,B,...",
+                       help="conditioning methods to compare, from: hyper, embedding, "
+                            "concat-all, film, lowrank-hyper, chunked-hyper, partial-hyper, "
+                            "mlp (default: the paper's two at its sizes)")
+        p.add_argument("--budget", type=positive_int, default=None, metavar="N",
+                       help="match every method's trainable parameters to N (within 1%%, or "
+                            "say why not) by its encoder width")
 
-    p = sub.add_parser("sweep", help="run one experiment over its grid and seeds, resumably",
-                       description="Run every (configuration, seed) of an experiment, one result "
-                                   "file each under OUT/EXPERIMENT/runs/. Rerunning skips the "
-                                   "finished runs, so an interrupted sweep loses at most the "
-                                   "runs in flight.")
-    p.add_argument("experiment", help="experiment name (see `hypermod experiments`)")
-    add_sweep_flags(p, Path("runs"))
-    add_executor_flags(p)
-    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
-                   help="override a setting by name, e.g. --set epochs=3 --set depths=2,4 "
-                        "(repeatable; unknown keys are refused)")
-    p.set_defaults(func=commands.cmd_sweep)
+    sub.add_parser("compare", help="train both methods with the same settings",
+                   description="Train the hypernetwork and the embedding method with the "
+                               "same settings and print their test errors side by side.",
+                   flags=compare_flags).set_defaults(func=commands.cmd_compare)
 
-    p = sub.add_parser("report", help="rebuild figures and report.md from result files",
-                       description="Read every finished result file under DIRECTORY and write "
-                                   "DIRECTORY/report.md with one figure per experiment under "
-                                   "DIRECTORY/figures/.")
-    p.add_argument("directory", type=Path, help="a sweep or reproduce output directory")
-    p.set_defaults(func=commands.cmd_report)
+    sub.add_parser("data", help="find or download data sets",
+                   description="Show where data sets are found, or download one.",
+                   flags=add_data_actions).set_defaults(func=commands.cmd_data)
 
-    p = sub.add_parser("reproduce", help="run every experiment of the paper, then the report",
-                       description="Run every registered experiment on the data sets found "
-                                   "here (digits and uniform noise always; MNIST, "
-                                   "Fashion-MNIST, CIFAR-10 where found), then build the "
-                                   "report. Resumable like sweep.")
-    add_sweep_flags(p, None)
-    p.set_defaults(func=commands.cmd_reproduce)
+    def sweep_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("experiment", help="experiment name (see `hypermod experiments`)")
+        add_sweep_flags(p, Path("runs"))
+        add_executor_flags(p)
+        p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                       help="override a setting by name, e.g. --set epochs=3 --set "
+                            "depths=2,4 (repeatable; unknown keys are refused)")
 
-    p = sub.add_parser("export", help="every finished run under a folder as one CSV table",
-                       description="Read every finished result file under DIRECTORY (a run, "
-                                   "compare or sweep folder) and write one tidy table, a row "
-                                   "per (run, seed, epoch), to --csv FILE. Needs pandas.")
-    p.add_argument("directory", type=Path, help="a run, compare, sweep or reproduce folder")
-    p.add_argument("--csv", type=Path, required=True, metavar="FILE", help="the table to write")
-    p.set_defaults(func=commands.cmd_export)
+    sub.add_parser("sweep", help="run one experiment over its grid and seeds, resumably",
+                   description="Run every (configuration, seed) of an experiment, one result "
+                               "file each under OUT/EXPERIMENT/runs/. Rerunning skips the "
+                               "finished runs, so an interrupted sweep loses at most the "
+                               "runs in flight.",
+                   epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                   flags=sweep_flags).set_defaults(func=commands.cmd_sweep)
 
-    p = sub.add_parser("experiments", help="list the registered experiments and settings")
-    p.set_defaults(func=commands.cmd_experiments)
+    sub.add_parser("report", help="rebuild figures and report.md from result files",
+                   description="Read every finished result file under DIRECTORY and write "
+                               "DIRECTORY/report.md with one figure per experiment under "
+                               "DIRECTORY/figures/.",
+                   flags=lambda p: p.add_argument(
+                       "directory", type=path, help="a sweep or reproduce output directory"),
+                   ).set_defaults(func=commands.cmd_report)
 
-    p = sub.add_parser("bounds", help="the paper's parameter-count bounds as numbers and curves",
-                       description="Print the complexity bounds (Theorems 1 and 2, the "
-                                   "hypernetwork's bound for g, structured-target totals) at "
-                                   "each eps, and optionally draw them (log-log N vs 1/eps).")
-    add_bounds_flags(p)
-    p.set_defaults(func=commands.cmd_bounds)
+    sub.add_parser("reproduce", help="run every experiment of the paper, then the report",
+                   description="Run every registered experiment on the data sets found "
+                               "here (digits and uniform noise always; MNIST, "
+                               "Fashion-MNIST, CIFAR-10 where found), then build the "
+                               "report. Resumable like sweep.",
+                   flags=lambda p: add_sweep_flags(p, None),
+                   ).set_defaults(func=commands.cmd_reproduce)
+
+    def export_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("directory", type=path,
+                       help="a run, compare, sweep or reproduce folder")
+        p.add_argument("--csv", type=path, required=True, metavar="FILE",
+                       help="the table to write; not inside DIRECTORY, and not a file that "
+                            "exists unless --force")
+        p.add_argument("--force", action="store_true",
+                       help="replace FILE if it exists (never a result file hypermod wrote)")
+
+    sub.add_parser("export", help="every finished run under a folder as one CSV table",
+                   description="Read every finished result file under DIRECTORY (a run, "
+                               "compare or sweep folder) and write one tidy table, a row "
+                               "per (run, seed, epoch), to --csv FILE. Needs pandas.",
+                   flags=export_flags).set_defaults(func=commands.cmd_export)
+
+    sub.add_parser("experiments", help="list the registered experiments and settings",
+                   ).set_defaults(func=commands.cmd_experiments)
+
+    sub.add_parser("bounds", help="the paper's parameter-count bounds as numbers and curves",
+                   description="Print the complexity bounds (Theorems 1 and 2, the "
+                               "hypernetwork's bound for g, structured-target totals) at "
+                               "each eps, and optionally draw them (log-log N vs 1/eps).",
+                   flags=add_bounds_flags).set_defaults(func=commands.cmd_bounds)
 
     return parser
 
@@ -132,28 +161,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{args.command} has no {flag}; experiment settings are set by name: "
                          f"--set {flag[2:].replace('-', '_')}=VALUE (see `hypermod experiments`)")
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     out = getattr(args, "out", None)
-    fresh = out is not None and not Path(out).exists()
+    fresh = False
     try:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        fresh = out is not None and not out.exists()
         return args.func(args)
-    except (DataError, ValueError, OSError, ImportError) as err:
-        print(f"hypermod: error: {err}{_data_dir_hint(args, err)}", file=sys.stderr)
-        if fresh and Path(out).is_dir() and not any(Path(out).iterdir()):
-            Path(out).rmdir()  # made by this command for a run that never started
-        return 2
     except KeyboardInterrupt:
         hint = getattr(args, "interrupt_hint", None)
         hint = hint() if callable(hint) else hint
         print("hypermod: interrupted" + (f"; {hint}" if hint else ""), file=sys.stderr)
         return 130
+    except Exception as err:
+        from hypermod.data import DataError
+
+        if not isinstance(err, (DataError, ValueError, OSError, ImportError)):
+            raise  # a bug: its traceback is the report
+        print(f"hypermod: error: {err}{_data_dir_hint(args, err)}", file=sys.stderr)
+        if fresh and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # made by this command for a run that never started
+        return 2
 
 
 def _data_dir_hint(args, err: Exception) -> str:
     """A hint when --data-dir names a data set's own folder instead of its parent."""
+    from hypermod.data import DataError
+
     data_dir = getattr(args, "data_dir", None)
     if not isinstance(err, DataError) or data_dir is None:
         return ""

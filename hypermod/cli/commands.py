@@ -1,14 +1,16 @@
-"""What each subcommand does: call the library, print the outcome."""
+"""What each subcommand does: call the library, print the outcome.
+
+The library is imported inside each command, so that `hypermod --help` and the light
+commands do not pay for torch.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from hypermod.cli.args import check_out_dir
+from hypermod.cli.args import check_out_dir, check_tensorboard
 from hypermod.cli.flags import rotation_run, sweep_context
-from hypermod.data import DATASETS, DataError
-from hypermod.experiments.rotation import CHECKPOINT
 
 PAPER_METHODS = ("hyper", "embedding")
 
@@ -27,6 +29,8 @@ def outcome(result: dict) -> str:
 
 def existing_run(out: Path) -> str | None:
     """What `out` already holds that a new run would replace, or None."""
+    from hypermod.experiments.rotation import CHECKPOINT
+
     if (out / "result.json").exists():
         return "a finished run (result.json)"
     if (out / CHECKPOINT).exists():
@@ -34,25 +38,69 @@ def existing_run(out: Path) -> str | None:
     return None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from hypermod.experiments.rotation import run_rotation
+def check_resumable(out: Path, epochs: int) -> str | None:
+    """Why the run in `out` cannot be resumed or extended to `epochs`, or None.
 
+    A finished run is extended from its last checkpoint; one that diverged, or whose
+    checkpoint is gone, cannot be. (Settings are checked against the checkpoint when
+    the run starts, before any file is touched.)
+    """
+    from hypermod.experiments.rotation import CHECKPOINT
+    from hypermod.results import read_json
+
+    if not (out / "result.json").exists():
+        return None
+    result = read_json(out / "result.json")
+    done = len(result.get("epochs") or []) if isinstance(result, dict) else 0
+    if isinstance(result, dict) and result.get("status") == "diverged":
+        return (f"--out {out} holds a run that diverged at epoch "
+                f"{result['diverged']['epoch']}; it cannot be extended (--overwrite to run "
+                "it again)")
+    if not (out / CHECKPOINT).exists():
+        return (f"--out {out} holds a finished run but its checkpoint ({CHECKPOINT}) is "
+                f"gone, so it cannot be extended to {epochs} epochs; run it again with "
+                "--overwrite, or choose another --out")
+    if done == epochs:
+        return (f"--out {out} holds a finished run of {done} epochs; nothing to resume "
+                "(ask for more --epochs to extend it)")
+    return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hypermod.data import load_dataset
+    from hypermod.experiments.rotation import CHECKPOINT, RUN_FILES, run_rotation
+    from hypermod.results import SetAside
+    from hypermod.training import resolve_device
+
+    # Every input is checked before anything is written, moved or deleted.
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out DIR, the directory of the run to resume")
+    if args.resume and args.overwrite:
+        raise ValueError("--resume continues the run in --out DIR and --overwrite replaces "
+                         "it; give one of them")
     run = rotation_run(args, args.model)
+    resolve_device(run.device)
+    check_tensorboard(args.tensorboard)
     if args.out is not None:
+        SetAside(args.out, RUN_FILES).recover()  # after a replacement killed early
         held = existing_run(args.out)
         if held and not (args.resume or args.overwrite):
-            raise ValueError(
-                f"--out {args.out} already holds {held}; continue it with the same command "
-                "and --resume, replace it with --overwrite, or choose another --out")
-        if held and args.resume and (args.out / "result.json").exists():
-            raise ValueError(f"--out {args.out} holds a finished run; nothing to resume "
-                             "(--overwrite to run it again)")
+            go_on = ("extend it to more --epochs with --resume" if "finished" in held
+                     else "continue it with the same command and --resume")
+            raise ValueError(f"--out {args.out} already holds {held}; {go_on}, replace it "
+                             "with --overwrite, or choose another --out")
+        if args.resume:
+            refusal = check_resumable(args.out, run.train.epochs)
+            if refusal:
+                raise ValueError(refusal)
         check_out_dir(args.out)
+    data = load_dataset(args.dataset, args.data_dir)
+    if args.resume and not (args.out / CHECKPOINT).exists():
+        print(f"no checkpoint in {args.out} to resume from; starting afresh")
+    if args.out is not None:
         args.interrupt_hint = (f"the run's checkpoint is in {args.out}; continue it with the "
                                "same command and --resume")
-    result = run_rotation(run, args.out, data_dir=args.data_dir, progress=not args.no_progress,
+    result = run_rotation(run, args.out, data=data, progress=not args.no_progress,
                           resume=args.resume, tensorboard=args.tensorboard)
     if result["resumed_after_epoch"] is not None:
         print(f"resumed from {args.out / CHECKPOINT} after epoch "
@@ -68,7 +116,7 @@ def cmd_compare_zoo(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
     from hypermod.experiments.conditioning_zoo.compare import compare_methods, parse_methods
 
-    methods = parse_methods(args.methods or "hyper,embedding")
+    methods = parse_methods("hyper,embedding" if args.methods is None else args.methods)
     run = rotation_run(args, "hyper")
     results = compare_methods(
         methods, load_dataset(args.dataset, args.data_dir), run.train, args.budget,
@@ -91,8 +139,7 @@ def cmd_compare_zoo(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
     from hypermod.experiments.rotation import run_rotation
-
-    if args.methods or args.budget:
+    if args.methods is not None or args.budget:  # "" is an empty list, refused there
         return cmd_compare_zoo(args)
 
     runs = {method: rotation_run(args, method) for method in PAPER_METHODS}
@@ -120,7 +167,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from hypermod.data import fetch_dataset, find_dataset
+    from hypermod.data import DATASETS, DataError, fetch_dataset, find_dataset
 
     if args.data_command == "fetch":
         path = fetch_dataset(args.name, args.data_dir, mirror=args.mirror,
@@ -151,21 +198,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from hypermod.experiments import get_experiment, require_datasets
     from hypermod.sweep import run_sweep
 
+    # Every input is checked before anything is written: settings (and the grid they
+    # make), data sets, device and speed flags, TensorBoard, executor flags, the output.
     experiment = get_experiment(args.experiment)
     config = experiment_settings(args, experiment)
+    total = len(experiment.units(config))
     require_datasets(config.datasets, args.data_dir)
     context = sweep_context(args)
+    chosen = executor(args)
     check_out_dir(args.out)
     print(f"{experiment.name} ({'full' if args.full else 'quick'} settings): {config}")
     args.interrupt_hint = lambda: (
-        f"{finished_units(experiment, config, args.out)} of {len(experiment.units(config))} "
-        f"runs are finished in {args.out / experiment.name}; run the same command again to "
-        "do the rest")
-    counts = run_sweep(experiment, config, args.out, context, executor=executor(args))
-    failed = (f", {counts['failed']} failed (rerun the command to retry them)"
-              if counts.get("failed") else "")
+        f"{finished_units(experiment, config, args.out)} of {total} runs are finished in "
+        f"{args.out / experiment.name}; run the same command again to do the rest")
+    counts = run_sweep(experiment, config, args.out, context, executor=chosen)
+    where = args.out / experiment.name
+    if counts.get("failed"):
+        print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
+              f"finished, {counts['failed']} failed (each failure is named above); results in "
+              f"{where}; run the same command again to retry the failed runs")
+        return 1
     print(f"{experiment.name}: {counts['ran']} runs done, {counts['skipped']} were already "
-          f"finished{failed}; results in {args.out / experiment.name}")
+          f"finished; results in {where}")
     print(f"next: hypermod report {args.out}")
     return 0
 
@@ -173,16 +227,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def executor(args: argparse.Namespace):
     """The executor `--executor` names (None: the runner's in-process default)."""
     ray_flags = (args.ray_address is not None or args.cpus_per_task != 1.0
-                 or args.gpus_per_task != 0.0 or args.shared_data_dir)
+                 or args.gpus_per_task != 0.0 or args.shared_data_dir
+                 or args.ray_retries is not None)
     if args.executor != "ray":
         if ray_flags:
-            raise ValueError("--ray-address, --cpus-per-task, --gpus-per-task and "
-                             "--shared-data-dir apply to --executor ray")
+            raise ValueError("--ray-address, --cpus-per-task, --gpus-per-task, --ray-retries "
+                             "and --shared-data-dir apply to --executor ray")
         return None
     from hypermod.sweep.ray import RayExecutor
 
+    retries = 2 if args.ray_retries is None else args.ray_retries
     return RayExecutor(args.ray_address, args.cpus_per_task, args.gpus_per_task,
-                       args.ray_retries, data_dir_shared=args.shared_data_dir)
+                       retries, data_dir_shared=args.shared_data_dir)
 
 
 def finished_units(experiment, config, out: Path) -> int:
@@ -212,8 +268,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                    args.data_dir)
     for line in describe(planned):
         print(line)
+    context = sweep_context(args)
     check_out_dir(out)
-    run_plan(planned, out, sweep_context(args))
+    run_plan(planned, out, context)
     report = build_report(out)
     minutes = (time.perf_counter() - start) / 60
     print("\nwhat the paper claims, and what this run measured:")
@@ -225,8 +282,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from hypermod.experiments import EXPERIMENTS
-    from hypermod.frame import load_frame, write_csv
+    from hypermod.frame import check_table_target, load_frame, write_csv
 
+    check_table_target(args.csv, args.directory, args.force)  # before reading anything
     frame = load_frame(args.directory, {n: e.row_fields for n, e in EXPERIMENTS.items()})
     for message in frame.attrs.get("skipped", []):
         print(f"skipped {message}")

@@ -1,18 +1,31 @@
-"""The flags of `run`/`compare` and of `sweep`/`reproduce`, and what they build."""
+"""The flags of `run`/`compare` and of `sweep`/`reproduce`, and what they build.
+
+The library is imported inside the functions: only the subcommand in use adds its flags
+(see `args.DeferredParser`), and `hypermod --help` imports no torch.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from hypermod.cli.args import nonnegative_float, nonnegative_int, positive_float, positive_int, seed
-from hypermod.data import DATASETS
-from hypermod.models import METHODS, paper
-from hypermod.tasks import BINNINGS, INTERPOLATIONS, RotationConfig
-from hypermod.training import OPTIMIZERS, TrainConfig
+from hypermod.cli.args import (
+    check_tensorboard,
+    nonnegative_float,
+    nonnegative_int,
+    path,
+    positive_float,
+    positive_int,
+    seed,
+)
 
 
 def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
+    from hypermod.data import DATASETS
+    from hypermod.models import METHODS
+    from hypermod.tasks import BINNINGS, INTERPOLATIONS
+    from hypermod.training import OPTIMIZERS
+
     p.add_argument("task", choices=["rotation"], help="the task (today: rotation prediction)")
     p.add_argument("--dataset", choices=DATASETS, default="mnist",
                    help="data set; digits is bundled with scikit-learn (default: mnist)")
@@ -45,15 +58,15 @@ def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
                    help="seed of the fixed test-set angles (default: 0)")
     p.add_argument("--limit-train", type=positive_int, default=None,
                    help="use only the first N training images (quick runs)")
-    p.add_argument("--data-dir", type=Path, default=None,
+    p.add_argument("--data-dir", type=path, default=None,
                    help="look for data sets here first (then $HYPERMOD_DATA, the user cache, "
                         "system locations)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", type=path, default=None,
                    help="write result.json, metrics.jsonl and checkpoint.pt into this "
                         "directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+    p.add_argument("--tensorboard", type=path, default=None, metavar="DIR",
                    help="also write TensorBoard curves and hyperparameters under DIR")
     p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                    help="override any setting of the run by its dotted name, e.g. "
@@ -64,6 +77,9 @@ def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
 def rotation_run(args: argparse.Namespace, method: str):
     from hypermod.config import override
     from hypermod.experiments.rotation import RotationRun, default_activation
+    from hypermod.models import paper
+    from hypermod.tasks import RotationConfig
+    from hypermod.training import TrainConfig
 
     run = RotationRun(
         dataset=args.dataset,
@@ -93,12 +109,12 @@ def add_sweep_flags(p: argparse.ArgumentParser, default_out: Path | None) -> Non
                    help="repetitions per configuration (default: the settings' own)")
     p.add_argument("--dataset", action="append", default=None, metavar="NAME",
                    help="run on this data set (repeatable; default: the settings' own)")
-    p.add_argument("--out", type=Path, default=default_out,
+    p.add_argument("--out", type=path, default=default_out,
                    help=f"output directory (default: {default_out or 'runs/reproduce-MODE'})")
-    p.add_argument("--data-dir", type=Path, default=None, help="look for data sets here first")
+    p.add_argument("--data-dir", type=path, default=None, help="look for data sets here first")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+    p.add_argument("--tensorboard", type=path, default=None, metavar="DIR",
                    help="also write TensorBoard curves and hyperparameters under DIR (needs "
                         "the tensorboard package; nothing is written without this flag)")
     fast = p.add_argument_group("speed", "seed ensembles and GPU settings (results change "
@@ -119,7 +135,7 @@ def add_sweep_flags(p: argparse.ArgumentParser, default_out: Path | None) -> Non
 
 
 def sweep_context(args: argparse.Namespace):
-    """The SweepContext the sweep flags ask for."""
+    """The SweepContext the sweep flags ask for (checked: device, speed flags, TensorBoard)."""
     import torch
 
     from hypermod.sweep import SweepContext
@@ -135,6 +151,7 @@ def sweep_context(args: argparse.Namespace):
         raise ValueError("--tf32, --autocast, --compile and --cuda-graphs apply to ensembles; "
                          "drop --no-ensemble or those flags")
     accel.check_device(torch.device(context.device))
+    check_tensorboard(args.tensorboard)
     return context
 
 
@@ -153,7 +170,7 @@ def add_executor_flags(p: argparse.ArgumentParser) -> None:
                       help="CPUs Ray reserves per job; also its torch threads (default: 1)")
     dist.add_argument("--gpus-per-task", type=nonnegative_float, default=0.0,
                       help="GPUs per job; fractions let jobs share a card (default: 0)")
-    dist.add_argument("--ray-retries", type=nonnegative_int, default=2,
+    dist.add_argument("--ray-retries", type=nonnegative_int, default=None,
                       help="reruns of a job whose worker died, before it counts as failed "
                            "(default: 2)")
     dist.add_argument("--shared-data-dir", action="store_true",
@@ -163,10 +180,12 @@ def add_executor_flags(p: argparse.ArgumentParser) -> None:
 
 def add_data_actions(p: argparse.ArgumentParser) -> None:
     """`data fetch NAME` and `data list`."""
+    from hypermod.data import DATASETS
+
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     fetch = data_sub.add_parser("fetch", help="download a data set and verify its checksums")
     fetch.add_argument("name", choices=[d for d in DATASETS if d != "digits"])
-    fetch.add_argument("--data-dir", type=Path, default=None,
+    fetch.add_argument("--data-dir", type=path, default=None,
                        help="download under this directory (default: $HYPERMOD_DATA or the "
                             "user cache)")
     fetch.add_argument("--mirror", default=None,
@@ -174,7 +193,7 @@ def add_data_actions(p: argparse.ArgumentParser) -> None:
                             "the canonical mirror)")
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
     where = data_sub.add_parser("list", help="show where each data set is found")
-    where.add_argument("--data-dir", type=Path, default=None, help="look here first")
+    where.add_argument("--data-dir", type=path, default=None, help="look here first")
 
 
 def add_bounds_flags(p: argparse.ArgumentParser) -> None:
@@ -189,4 +208,4 @@ def add_bounds_flags(p: argparse.ArgumentParser) -> None:
                    help="the unknown constant c of every bound (default: 1)")
     p.add_argument("--primary", type=positive_int, default=10,
                    help="weights of the structured target's g* (default: 10)")
-    p.add_argument("--plot", type=Path, default=None, help="also draw the curves to this PNG")
+    p.add_argument("--plot", type=path, default=None, help="also draw the curves to this PNG")

@@ -12,7 +12,7 @@ from typing import Any
 
 from hypermod.experiments.registry import EXPERIMENTS
 from hypermod.reporting import Section, diverged_runs, markdown_table
-from hypermod.results import check_unit_record, read_json, write_atomic
+from hypermod.results import read_unit_files, write_atomic
 from hypermod.sweep import Experiment, config_record, settings_differ
 from hypermod.sweep.spec import legacy_settings
 
@@ -41,24 +41,19 @@ def load_results(directory: str | Path) -> tuple[dict[str, list[dict[str, Any]]]
     folder (`DIR/runs/*.json`). A file that cannot be read, is not JSON (a truncated copy,
     say) or is not a finished unit record with the fields its experiment's report needs
     is left out; the second list holds one message per such file, naming it and the
-    problem.
+    problem; so is a file that is not what its name says (a copy, an edited unit) or a
+    second result of one unit (see `hypermod.results.read_unit_files`).
     """
     directory = Path(directory)
     paths = [*directory.glob("*/runs/*.json"), *directory.glob("runs/*.json")]
+
+    def row_fields(name: str) -> dict[str, type] | None:
+        experiment = EXPERIMENTS.get(name)
+        return experiment.row_fields if experiment else None
+
     grouped: dict[str, list[dict[str, Any]]] = {}
-    skipped: list[str] = []
-    for path in sorted(paths):
-        try:
-            record = read_json(path)
-            name = record.get("experiment") if isinstance(record, dict) else None
-            experiment = EXPERIMENTS.get(name) if isinstance(name, str) else None
-            check_unit_record(record, path, experiment and experiment.row_fields)
-        except OSError as err:
-            skipped.append(f"{path}: cannot be read ({err.strerror or err})")
-            continue
-        except ValueError as err:
-            skipped.append(str(err))
-            continue
+    used, skipped = read_unit_files(paths, row_fields)
+    for path, record in used:
         record["path"] = str(path)
         grouped.setdefault(record["experiment"], []).append(record)
     return grouped, skipped

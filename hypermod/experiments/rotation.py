@@ -24,6 +24,7 @@ import torch
 from hypermod.data import ImageDataset, load_dataset
 from hypermod.models import DEFAULT_ACTIVATION, Ensemble, MethodConfig, Sizes, build_model, paper
 from hypermod.results import (
+    SetAside,
     append_jsonl,
     code_version,
     make_record,
@@ -33,10 +34,13 @@ from hypermod.results import (
 from hypermod.sweep import SweepContext, Unit
 from hypermod.tasks import sample_instances
 from hypermod.tasks.rotation import RotationConfig, RotationTask
-from hypermod.training import Accel, TrainConfig, load_checkpoint, resolve_device, run_status, train
+from hypermod.training import Accel, TrainConfig, resolve_device, run_status, train
+from hypermod.training.checkpoint import check_checkpoint, train_settings
 from hypermod.training.tensorboard import TensorBoardLogger
 
 CHECKPOINT = "checkpoint.pt"
+# The files of a run's folder, its checkpoint first (see `SetAside`).
+RUN_FILES = (CHECKPOINT, "metrics.jsonl", "result.json")
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,12 @@ def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
     With `out_dir`, each epoch's metrics are appended to `out_dir/metrics.jsonl` as they
     come, the training state is checkpointed to `out_dir/checkpoint.pt` after every
     epoch, and the whole record is written atomically to `out_dir/result.json` at the
-    end. With `resume`, a run killed midway continues from its checkpoint (on the CPU,
-    bit for bit as if it had not stopped); without, the run starts afresh.
+    end. With `resume`, a run killed midway continues from its checkpoint, and a finished
+    one is extended to `run.train.epochs` (on the CPU, bit for bit as if it had not
+    stopped, or had been asked for that many epochs); a checkpoint that cannot continue
+    this run raises ValueError before any file is touched. Without, the run starts
+    afresh: the previous run's files wait in `out_dir/.replaced/` until the new run has
+    saved its first epoch, and are put back if it fails (or is interrupted) before.
 
     The record's `status` is "finished", or "diverged" with the epoch and the last finite
     train loss when the loss became NaN or infinite (training then stops).
@@ -130,43 +138,56 @@ def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
     started = datetime.now(timezone.utc)
     wall = time.perf_counter()
     code_version()  # before training: HEAD may move while a long run goes on
-    log = checkpoint = resumed_after = None
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log, checkpoint = out_dir / "metrics.jsonl", out_dir / CHECKPOINT
-        # A rerun starts afresh: an old result must not outlive a rerun killed midway.
-        (out_dir / "result.json").unlink(missing_ok=True)
-        if resume and checkpoint.exists():
-            # The log may hold an epoch the checkpoint lacks (killed between the two):
-            # rewrite it from the checkpoint, which the resumed run continues.
-            done = load_checkpoint(checkpoint)["histories"][0]
-            resumed_after = done[-1]["epoch"]
-            lines = "".join(json.dumps(row) + "\n" for row in done)
-            write_atomic(log, lambda fh: fh.write(lines.encode()))
-        else:
-            log.unlink(missing_ok=True)
-            checkpoint.unlink(missing_ok=True)
-
-    board = None
-    if tensorboard is not None:
-        name = (out_dir.name if out_dir is not None
-                else f"{run.dataset}_{run.model.method}_seed-{run.train.seed}")
-        board = TensorBoardLogger(tensorboard, name, _hparams(run))
-
-    def on_epoch(rows: list[dict[str, Any] | None]) -> None:
-        if log is not None:
-            append_jsonl(log, rows[0])
-        if board is not None:
-            board(rows)
-
     meta = asdict(run)
     for key in ("train", "device"):  # training checks the former; the latter may change
         meta.pop(key)
-    with board or nullcontext():
-        trained = train_rotation(run, data=data, data_dir=data_dir, progress=progress,
-                                 on_epoch=on_epoch, checkpoint=checkpoint, resume=resume,
-                                 meta=meta)
+    log = checkpoint = resumed_after = aside = None
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        log, checkpoint = out_dir / "metrics.jsonl", out_dir / CHECKPOINT
+        aside = SetAside(out_dir, RUN_FILES)
+        aside.recover()  # a run set aside by a replacement killed before its first epoch
+        if resume and checkpoint.exists():
+            # Checked before any file is touched: a checkpoint that cannot continue this
+            # run (other settings, more epochs than asked) leaves the run as it was.
+            settings = train_settings(run.train, resolve_device(run.device), meta)
+            done = check_checkpoint(checkpoint, run.train.epochs, settings)["histories"][0]
+            resumed_after = done[-1]["epoch"]
+            # A rerun must not leave an old result beside a run killed midway.
+            (out_dir / "result.json").unlink(missing_ok=True)
+            # The log may hold an epoch the checkpoint lacks (killed between the two):
+            # rewrite it from the checkpoint, which the resumed run continues.
+            lines = "".join(json.dumps(row) + "\n" for row in done)
+            write_atomic(log, lambda fh: fh.write(lines.encode()))
+        else:
+            # A fresh start: the previous run's files wait aside until this run has saved
+            # its first epoch, and come back if it fails before.
+            out_dir.mkdir(parents=True, exist_ok=True)
+            aside.move()
+
+    try:
+        board = None
+        if tensorboard is not None:
+            name = (out_dir.name if out_dir is not None
+                    else f"{run.dataset}_{run.model.method}_seed-{run.train.seed}")
+            board = TensorBoardLogger(tensorboard, name, _hparams(run))
+
+        def on_epoch(rows: list[dict[str, Any] | None]) -> None:
+            if aside is not None:
+                aside.discard()  # this run's first checkpoint is saved: it has started
+            if log is not None:
+                append_jsonl(log, rows[0])
+            if board is not None:
+                board(rows)
+
+        with board or nullcontext():
+            trained = train_rotation(run, data=data, data_dir=data_dir, progress=progress,
+                                     on_epoch=on_epoch, checkpoint=checkpoint, resume=resume,
+                                     meta=meta)
+    except BaseException:
+        if aside is not None:
+            aside.restore()  # a no-op once this run has started
+        raise
     history = trained.histories[0]
     result = make_record({
         "kind": "rotation",

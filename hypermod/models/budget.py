@@ -69,6 +69,10 @@ def match_budget(settings: MethodConfig, target: int, sizes: Sizes,
     knobs = get_method(settings.method).widths
     turned, other_knob = knobs[count], next((v for k, v in knobs.items() if k != count
                                              and v != knobs[count]), None)
+    if count == "primary" and knobs["primary"] == "primary_hidden" \
+            and not settings.primary_hidden:
+        raise ValueError(f"{settings.method} has no hidden layer in g or q to widen "
+                         "(primary_hidden is empty), so its primary size is fixed")
 
     def measure(c: MethodConfig) -> int:
         return counts(c, sizes)[count]
@@ -87,7 +91,8 @@ def match_budget(settings: MethodConfig, target: int, sizes: Sizes,
     by_encoder = first if turned == "encoder_hidden" else second
     best, got = _closest(first(settings), measure, target)
     note = "matched by the " + ("encoder width" if first is by_encoder else "primary width")
-    if abs(got - target) > TOLERANCE * target and other_knob is not None:
+    empty = other_knob == "primary_hidden" and not settings.primary_hidden
+    if abs(got - target) > TOLERANCE * target and other_knob is not None and not empty:
         # A coarse step: try nearby settings of the other width, each with its best first.
         other = (best.primary_hidden[0] if other_knob == "primary_hidden"
                  else getattr(best, other_knob))
@@ -99,10 +104,27 @@ def match_budget(settings: MethodConfig, target: int, sizes: Sizes,
     ok = abs(got - target) <= TOLERANCE * target
     if ok and measure(settings) == got:
         note = "the settings already match"
+    capped = (not ok and got < target and _width(best, turned) == MAX_WIDTH)
+    fixed = capped and measure(first(best)(1)) == got  # the width does not move this count
+    if capped and not fixed:
+        # Too many to reach: training the closest would mean a model this big, unasked.
+        raise ValueError(f"{settings.method} cannot reach a budget of {target:,} {count} "
+                         f"parameters: the most it reaches within the width cap "
+                         f"({MAX_WIDTH:,}) is {got:,}; choose a smaller budget")
     if not ok:
-        floor = measure(first(settings)(1))
-        why = (f"its smallest setting already has {floor}" if floor > target
+        # `got` is the nearest count found; when it is above the target, it is also the
+        # fewest (counts grow with every width), so that is the count to name.
+        why = (f"the fewest parameters it reaches is {got}" if got > target
+               else f"its {count} count does not grow with the width it varies" if fixed
                else "the counts it can reach step over the target")
         note = (f"cannot reach {target} within 1% ({why}); closest {got} "
                 f"({(got - target) / target:+.1%})")
     return BudgetMatch(best, got, target, ok, note)
+
+
+def _width(config: MethodConfig, field: str) -> int:
+    """The width `field` of `config` (g's or q's first hidden width for primary_hidden;
+    0 when g has no hidden layer)."""
+    if field == "primary_hidden":
+        return config.primary_hidden[0] if config.primary_hidden else 0
+    return getattr(config, field)

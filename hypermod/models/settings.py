@@ -43,8 +43,8 @@ class MethodConfig:
             value = getattr(self, key, 1)
             if value is not None and value < 1:
                 raise ValueError(f"{name}.{key} must be >= 1, got {value}")
-        hidden = getattr(self, "primary_hidden", (1,))
-        if not hidden or any(w < 1 for w in hidden):
+        hidden = getattr(self, "primary_hidden", ())
+        if any(w < 1 for w in hidden):  # () is a primary network without hidden layers
             raise ValueError(f"{name}.primary_hidden must be positive widths, got {hidden}")
         if getattr(self, "init", "default") not in INITS:
             raise ValueError(f"{name}: unknown init {self.init!r}; choose one of {INITS}")

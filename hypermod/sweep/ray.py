@@ -13,6 +13,8 @@ themselves). See docs/ray.md.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -27,6 +29,8 @@ try:
     import ray.exceptions
 except ImportError:  # the executor says how to get it when it is asked for
     ray = None
+
+CONNECT_TIMEOUT = 10.0  # seconds for a cluster's head to answer
 
 # Failures of the machinery, not of the job: the same job may well succeed on a retry.
 _RETRIABLE = ("WorkerCrashedError", "NodeDiedError", "LocalRayletDiedError",
@@ -56,14 +60,21 @@ class RayExecutor:
             CPUs (and GPUs) hold at each moment. A job is claimed only when it is sent.
         data_dir_shared: workers load data sets from `SweepSettings.data_dir` (a disk
             every node sees) instead of receiving this process's copies.
+        connect_timeout: seconds to wait for the head's port to answer before joining.
+
+    `start()` joins the cluster (the runner calls it before it writes any file) and
+    `stop()` leaves it, stopping an instance it started; `run` calls both if need be.
 
     Raises:
         RayNotInstalledError (an ImportError) when Ray is not installed.
+        ConnectionError (from `start`) naming the address when the cluster cannot be
+            reached or refuses this driver (token authentication, see docs/ray.md).
     """
 
     def __init__(self, address: str | None = None, cpus_per_task: float = 1.0,
                  gpus_per_task: float = 0.0, max_retries: int = 2,
-                 max_in_flight: int | None = None, data_dir_shared: bool = False):
+                 max_in_flight: int | None = None, data_dir_shared: bool = False,
+                 connect_timeout: float = CONNECT_TIMEOUT):
         if ray is None:
             raise RayNotInstalledError(
                 "Ray is not installed; pip install 'hypermod[ray]' (or pip install ray)")
@@ -77,7 +88,46 @@ class RayExecutor:
         self.cpus_per_task, self.gpus_per_task = cpus_per_task, gpus_per_task
         self.max_retries, self.max_in_flight = max_retries, max_in_flight
         self.data_dir_shared = data_dir_shared
+        self.connect_timeout = connect_timeout
         self.startup_seconds: float | None = None  # how long starting or joining Ray took
+        self._started_here: bool | None = None  # None: not started; True: ray.init was ours
+
+    def start(self) -> None:
+        """Join the cluster, or start a private instance; refuse tasks no node could take.
+
+        Idempotent. Raises ConnectionError naming the address when the head does not
+        answer within `connect_timeout` seconds, or refuses this driver.
+        """
+        if self._started_here is not None:
+            return
+        wall = time.perf_counter()
+        self._started_here = not ray.is_initialized()
+        try:
+            if self._started_here:
+                if self.address is None:  # a private instance, reachable from here only
+                    ray.init(address="local", _node_ip_address="127.0.0.1",
+                             include_dashboard=False, log_to_driver=False)
+                else:
+                    _join(self.address, self.connect_timeout)
+            self.startup_seconds = time.perf_counter() - wall
+            self._check_fits()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Leave Ray, stopping it if `start` started it (a cluster joined keeps running)."""
+        if self._started_here and ray.is_initialized():
+            ray.shutdown()
+        self._started_here = None
+
+    def describe(self) -> str:
+        """The cluster as this driver sees it: nodes, CPUs and GPUs."""
+        total = ray.cluster_resources()
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        where = self.address or "a local instance (127.0.0.1)"
+        return (f"Ray: {where}, {nodes} node(s), {total.get('CPU', 0):g} CPUs, "
+                f"{total.get('GPU', 0):g} GPUs (joined in {self.startup_seconds:.1f} s)")
 
     def run(self, jobs: Iterator[Job], done: Callable[[Job, Outcome], None]) -> None:
         """Send jobs as room frees up, hand each outcome to `done` as it arrives.
@@ -85,15 +135,7 @@ class RayExecutor:
         An exception from `done` (or Ctrl-C) cancels the tasks in flight and propagates;
         their units stay unfinished, and a rerun does them.
         """
-        started_here = not ray.is_initialized()
-        wall = time.perf_counter()
-        if started_here:
-            if self.address is None:  # a private instance, reachable from this machine only
-                ray.init(address="local", _node_ip_address="127.0.0.1",
-                         include_dashboard=False, log_to_driver=False)
-            else:
-                ray.init(address=self.address, log_to_driver=False)
-        self.startup_seconds = time.perf_counter() - wall
+        self.start()
         # Application errors are caught in the task; worker deaths are retried here (not
         # by Ray's own max_retries) so that the outcome can say how many attempts it took.
         task = ray.remote(_run_task).options(num_cpus=self.cpus_per_task,
@@ -109,7 +151,6 @@ class RayExecutor:
             in_flight[ref] = (job, attempt, datetime.now(timezone.utc), time.perf_counter())
 
         try:
-            self._check_fits()
             pending = iter(jobs)
             exhausted = False
             while True:
@@ -137,8 +178,7 @@ class RayExecutor:
         finally:
             for ref in in_flight:
                 ray.cancel(ref, force=True)
-            if started_here:
-                ray.shutdown()
+            self.stop()
 
     def _check_fits(self) -> None:
         """Refuse tasks that no node could take: Ray would wait for them forever."""
@@ -178,6 +218,36 @@ class RayExecutor:
             if data[key] is not None:
                 refs[name] = data[key]
         return refs
+
+
+def _join(address: str, timeout: float) -> None:
+    """`ray.init(address)`, after checking that the head's port answers (Ray itself would
+    wait for an unreachable head without limit); ConnectionError names the address and,
+    for a cluster with token authentication, what the driver needs."""
+    host, _, port = address.rpartition(":")
+    if address != "auto" and not address.startswith("ray://"):
+        host, port = (host, int(port)) if port.isdigit() else (address, 6379)
+        try:
+            socket.create_connection((host.strip("[]"), port), timeout=timeout).close()
+        except OSError as err:
+            reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or err)
+            raise ConnectionError(
+                f"cannot reach the Ray cluster at {address} ({reason} within {timeout:g} s); "
+                f"is its head running (`ray start --head --port {port}`) and is the address "
+                "reachable from here?") from None
+    try:
+        ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, RuntimeError) as err:
+        cause = f"{err} {err.__cause__}"
+        if "AuthenticationError" in cause or "InvalidAuthToken" in cause:
+            mode = os.environ.get("RAY_AUTH_MODE")
+            raise ConnectionError(
+                f"the Ray cluster at {address} uses token authentication and refused this "
+                f"driver (RAY_AUTH_MODE is {mode or 'unset'}); run hypermod with "
+                "RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token, "
+                "$RAY_AUTH_TOKEN or the file $RAY_AUTH_TOKEN_PATH (`ray get-auth-token` "
+                "prints it on the head); see docs/ray.md") from None
+        raise ConnectionError(f"could not join the Ray cluster at {address}: {err}") from err
 
 
 def _run_task(job: Job, refs: dict[str, Any], threads: int) -> Outcome:

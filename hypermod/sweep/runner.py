@@ -61,7 +61,12 @@ class Outcome:
 class Executor(Protocol):
     """Turns jobs into outcomes. `run` pulls jobs from the iterator when it has room for
     one (a job is claimed as it is pulled) and calls `done(job, outcome)` in this process
-    as each one ends; an exception from `done` (a failed write) must stop it."""
+    as each one ends; an exception from `done` (a failed write) must stop it.
+
+    An executor may also have `start()` (connect; the runner calls it before it writes
+    any file), `stop()` (called however the sweep ends) and `describe() -> str` (one line
+    for the log, once started).
+    """
 
     def run(self, jobs: Iterator[Job], done: Callable[[Job, Outcome], None]) -> None: ...
 
@@ -159,7 +164,28 @@ def run_sweep(
     executor = executor or InProcess(context)
     todo = experiment.units(config)  # raises on settings that make no grid
     store = SweepStore(Path(out) / experiment.name, config, experiment.grid_fields)
-    store.open()
+    # An executor that connects somewhere (Ray) does so before any file is written, so an
+    # unreachable cluster leaves nothing behind; it is left (stopped) however this ends.
+    start, stop = getattr(executor, "start", None), getattr(executor, "stop", None)
+    if start is not None:
+        start()
+        if hasattr(executor, "describe"):
+            log(executor.describe())
+    try:
+        return _run_units(experiment, config, store, todo, context, log, executor)
+    finally:
+        if stop is not None:
+            stop()
+
+
+def _run_units(experiment: Experiment, config: Any, store: SweepStore, todo: list[Unit],
+               context: SweepContext, log: Callable[[str], None],
+               executor: Executor) -> dict[str, int]:
+    """`run_sweep` once its executor is ready: open the store, claim, run, write, count."""
+    replaced = store.open()
+    if replaced:
+        log(f"{experiment.name}: {store.directory / 'sweep.json'} held other settings "
+            f"({', '.join(replaced)}) but no finished run; replaced")
     pending, stale = [], 0
     for item in todo:
         if not store.is_current(item.key):

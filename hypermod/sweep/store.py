@@ -46,27 +46,46 @@ class SweepStore:
     def path(self, key: str) -> Path:
         return self.runs / f"{key}.json"
 
-    def open(self) -> None:
+    def open(self) -> list[str]:
         """Create the folders, record the settings or refuse other ones, drop stray files.
 
         Fields in `grid_fields` may differ from the recorded settings: they change which
-        units run, not what a unit computes, so finished units stay valid.
+        units run, not what a unit computes, so finished units stay valid. Other settings
+        are refused while a unit made under the recorded ones is finished or being run;
+        with neither (every unit of the last sweep failed), they replace the record.
+        Returns the settings so replaced, as "key: old -> new" (empty: none).
         """
-        self.runs.mkdir(parents=True, exist_ok=True)
         path = self.directory / "sweep.json"
+        replaced: list[str] = []
         if path.exists():
-            old = read_json(path)["config"]
+            old = read_settings(path)
             diff = settings_differ(old, self.record, self.grid_fields, self.legacy)
-            if diff:
-                detail = ", ".join(f"{k}: {old.get(k)!r} -> {self.record.get(k)!r}"
-                                   for k in diff)
+            detail = [f"{k}: {old.get(k)!r} -> {self.record.get(k)!r}" for k in diff]
+            if diff and (self._holds_results() or self._claimed()):
                 raise ValueError(
-                    f"{self.directory} holds a sweep with other settings ({detail}); use "
-                    f"another --out directory, or delete {self.directory} to start over")
+                    f"{self.directory} holds a sweep with other settings "
+                    f"({', '.join(detail)}); use another --out directory, or delete "
+                    f"{self.directory} to start over")
+            replaced = detail
+        self.runs.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, {"schema": SCHEMA, "config": self.record})
         for stray in self.runs.glob(".*.tmp"):
             if not _writer_alive(stray):
                 stray.unlink()  # left by a run killed mid-write; its unit is redone
+        return replaced
+
+    def _holds_results(self) -> bool:
+        """Whether any unit file here is a finished record (under whatever settings)."""
+        return any(self.finished_record(p.stem) is not None for p in self.runs.glob("*.json"))
+
+    def _claimed(self) -> bool:
+        """Whether another process holds a claim here (a sweep running now)."""
+        for lock in self.runs.glob(".*.lock"):
+            claim = Claim(self.runs, lock.name[1:-len(".lock")])
+            if not claim.acquire():
+                return True
+            claim.release(done=False)
+        return False
 
     def finished_record(self, key: str) -> dict[str, Any] | None:
         """The unit's record if its file is complete and valid (whatever its settings)."""
@@ -122,6 +141,20 @@ class Claim:
             self.path.unlink(missing_ok=True)
         os.close(self.fd)
         self.fd = None
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """The settings recorded in a sweep.json, or ValueError naming the file and its defect."""
+    record = read_json(path)
+    problem = None
+    if not isinstance(record, dict):
+        problem = f"a JSON {type(record).__name__}, not an object"
+    elif not isinstance(record.get("config"), dict):
+        problem = "no 'config' object"
+    if problem:
+        raise ValueError(f"{path}: not a sweep settings file ({problem}); delete it (finished "
+                         "runs are kept: each is checked against the settings it records)")
+    return record["config"]
 
 
 def _writer_alive(tmp: Path) -> bool:

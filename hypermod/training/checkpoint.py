@@ -72,11 +72,11 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
     write_atomic(path, lambda fh: torch.save(state, fh))
 
 
-def restore_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                       generators: list[torch.Generator], epochs: int,
-                       settings: dict[str, Any]) -> list[list[dict[str, Any]]]:
-    """Load `path` into the model, optimizer and generators; return its histories."""
-    device = generators[0].device
+def check_checkpoint(path: str | os.PathLike, epochs: int, settings: dict[str, Any],
+                     members: int = 1) -> dict[str, Any]:
+    """The checkpoint at `path` if a run of `epochs` epochs with `settings` (see
+    `train_settings`) and `members` members can continue from it; else ValueError saying
+    why. Reads only: a caller checks this before it touches the run's other files."""
     state = load_checkpoint(path)  # on the CPU: RNG states must be CPU tensors
     saved = state["settings"]
     if saved != settings:
@@ -87,9 +87,21 @@ def restore_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Opti
     if state["epoch"] > epochs:
         raise ValueError(f"{path} already holds {state['epoch']} epochs, more than the "
                          f"{epochs} asked for")
-    if len(state["generators"]) != len(generators):
-        raise ValueError(f"{path} holds {len(state['generators'])} members, not "
-                         f"{len(generators)}")
+    if len(state["generators"]) != members:
+        raise ValueError(f"{path} holds {len(state['generators'])} members, not {members}")
+    return state
+
+
+def restore_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                       generators: list[torch.Generator], epochs: int,
+                       settings: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Load `path` into the model, optimizer and generators; return its histories.
+
+    Raises ValueError (see `check_checkpoint`) before changing anything when the
+    checkpoint cannot continue this run.
+    """
+    device = generators[0].device
+    state = check_checkpoint(path, epochs, settings, len(generators))
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     for generator, saved_state in zip(generators, state["generators"]):

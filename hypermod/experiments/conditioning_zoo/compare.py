@@ -27,12 +27,17 @@ class Comparison:
 
 
 def parse_methods(text: str) -> tuple[str, ...]:
-    """"hyper,film" -> ("hyper", "film"); ValueError names unknown methods and the choices."""
+    """"hyper,film" -> ("hyper", "film"); ValueError for an empty list, a method named
+    twice, or unknown names (listing the choices)."""
     methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not methods:
+        raise ValueError(f"--methods: empty list; name at least one of {', '.join(METHODS)}")
     unknown = [m for m in methods if m not in METHODS]
-    if not methods or unknown:
-        raise ValueError(f"--methods: unknown {unknown or 'empty list'}; choose from "
-                         f"{', '.join(METHODS)}")
+    if unknown:
+        raise ValueError(f"--methods: unknown {unknown}; choose from {', '.join(METHODS)}")
+    twice = sorted({m for m in methods if methods.count(m) > 1})
+    if twice:
+        raise ValueError(f"--methods: {', '.join(twice)} named twice; name each method once")
     return methods
 
 
