@@ -21,35 +21,46 @@ def override(config: Any, assignments: Iterable[str]) -> Any:
     A key names a field, or a field of a nested config with dots (`train.lr`). Values are
     parsed by the field's declared type: int, float, bool, str, tuples of those as
     comma-separated lists, and `none` only where the type admits None. Unknown keys and
-    values of the wrong type raise ValueError naming the key and the type; the configs'
-    own checks then run on the result.
+    values of the wrong type raise ValueError naming the key and the type. All
+    assignments are applied at once, so the configs' own checks (which may relate
+    several settings) run on the result, not on each step.
     """
+    changes: dict[str, Any] = {}
     for text in assignments:
         key, sep, value = text.partition("=")
         if not sep:
             raise ValueError(f"override {text!r} is not of the form key=value")
-        config = _set(config, key.strip().replace("-", "_").split("."), value.strip(),
-                      key.strip())
-    return config
+        _collect(config, key.strip().replace("-", "_").split("."), value.strip(),
+                 key.strip(), changes)
+    return _apply(config, changes)
 
 
-def _set(config: Any, path: list[str], value: str, key: str) -> Any:
+def _collect(config: Any, path: list[str], value: str, key: str,
+             changes: dict[str, Any]) -> None:
+    """Parse one assignment into `changes` (nested dicts for nested configs)."""
     if not dataclasses.is_dataclass(config):
         raise ValueError(f"setting {key!r}: {type(config).__name__} has no fields to set")
-    known = {f.name for f in dataclasses.fields(config)}
+    known = {f.name for f in dataclasses.fields(config) if f.init}
     name = path[0]
     if name not in known:
         raise ValueError(f"unknown setting {key!r} for {type(config).__name__}; known: "
                          f"{sorted(known)}")
     if len(path) > 1:
-        return dataclasses.replace(config, **{name: _set(getattr(config, name), path[1:],
-                                                         value, key)})
+        _collect(getattr(config, name), path[1:], value, key, changes.setdefault(name, {}))
+        return
     hint = typing.get_type_hints(type(config))[name]
     if dataclasses.is_dataclass(hint):
         nested = sorted(f.name for f in dataclasses.fields(hint))
         raise ValueError(f"setting {key!r} is a group of settings; set one of them, e.g. "
                          f"{key}.{nested[0]}=... (known: {nested})")
-    return dataclasses.replace(config, **{name: parse_typed(hint, value, key)})
+    changes[name] = parse_typed(hint, value, key)
+
+
+def _apply(config: Any, changes: dict[str, Any]) -> Any:
+    """`config` with `changes` applied, nested configs first, one replace per config."""
+    values = {name: _apply(getattr(config, name), change) if isinstance(change, dict)
+              else change for name, change in changes.items()}
+    return dataclasses.replace(config, **values) if values else config
 
 
 def parse_typed(kind: Any, text: str, key: str) -> Any:

@@ -99,7 +99,8 @@ def test_members_stop_early_one_by_one_as_their_separate_runs(task):
         assert scored["val_loss"] == pytest.approx(chosen["val_loss"], rel=1e-4)
     # the members stopped at different epochs, at least one by the rule after a cut
     assert len({len(h) for h in together}) > 1
-    assert any(h[-1]["stop"] == "rule" and h[-1]["lr"] < h[0]["lr"] for h in together)
+    assert any(h[-1]["stop"] == "rule" and h[-1]["current_lr"] < h[0]["current_lr"]
+               for h in together)
 
 
 def test_a_stopped_member_no_longer_moves():

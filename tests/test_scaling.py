@@ -162,7 +162,7 @@ def test_the_one_loop_trains_a_regression_to_its_best_validation_state():
     assert best["test_loss"] == pytest.approx(mse(model, test), rel=1e-5)
     assert mse(model, test) < 0.5 * before
     assert history[-1]["stop"] in ("rule", "cap") and history[-1]["best_epoch"] == best["epoch"]
-    lrs = [r["lr"] for r in history]
+    lrs = [r["current_lr"] for r in history]
     assert lrs[0] == 1e-2 and all(b <= a for a, b in zip(lrs, lrs[1:]))
     _, _, again = trained()
     assert [r["val_loss"] for r in again] == [r["val_loss"] for r in history]  # bit for bit

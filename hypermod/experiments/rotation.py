@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from hypermod.results import (
     write_atomic,
     write_json_atomic,
 )
-from hypermod.sweep import SweepContext, Unit
+from hypermod.sweep import SweepContext, Unit, tuned_settings
 from hypermod.tasks import sample_instances
 from hypermod.tasks.rotation import RotationConfig, RotationTask
 from hypermod.training import Accel, TrainConfig, resolve_device, run_status, train
@@ -85,16 +85,22 @@ class Trained:
 def train_rotation(run: RotationRun, seeds: Sequence[int] | None = None,
                    data: ImageDataset | None = None, data_dir: str | Path | None = None,
                    accel: Accel | None = None, mode: str = "bmm", progress: bool = True,
-                   **options: Any) -> Trained:
+                   trains: Sequence[TrainConfig] | None = None, **options: Any) -> Trained:
     """Train `run` for each seed (default: `run.train.seed`), several as one ensemble.
 
     Member k is initialized as a single run with seeds[k] would be
-    (`torch.manual_seed(seeds[k])`, then the constructor). `options` go to
-    `hypermod.training.train` (checkpoint, resume, on_epoch, meta).
+    (`torch.manual_seed(seeds[k])`, then the constructor). `trains` gives each member its
+    own training settings (learning rate, weight decay; `run.train` otherwise), so one
+    seed may appear once per tuned value. `options` go to `hypermod.training.train`
+    (checkpoint, resume, on_epoch, meta).
     """
     seeds = list(seeds) if seeds is not None else [run.train.seed]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"an ensemble needs distinct seeds, got {seeds}")
+    trains = list(trains) if trains is not None else [replace(run.train, seed=s)
+                                                       for s in seeds]
+    pairs = [(s, json.dumps(asdict(t), sort_keys=True)) for s, t in zip(seeds, trains)]
+    if not seeds or len(trains) != len(seeds) or len(set(pairs)) != len(pairs):
+        raise ValueError(f"an ensemble needs one train config per seed and no member twice, "
+                         f"got seeds {seeds}")
     device = resolve_device(run.device)
     if data is None:
         data = load_dataset(run.dataset, data_dir)
@@ -109,7 +115,7 @@ def train_rotation(run: RotationRun, seeds: Sequence[int] | None = None,
         torch.manual_seed(seed)
         members.append(build_model(run.model, sizes, instances))
     model = (members[0] if len(seeds) == 1 else Ensemble(members, mode)).to(device)
-    histories = train(model, task, run.train, seeds, accel, progress=progress, **options)
+    histories = train(model, task, trains, seeds, accel, progress=progress, **options)
     return Trained(data, task, device, model.param_counts(), histories)
 
 
@@ -206,9 +212,10 @@ def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
 
 
 def unit_rows(spec: RotationRun, items: list[Unit], ctx: SweepContext,
-              experiment: str = "rotation") -> dict[int, list[dict[str, Any]]]:
-    """A sweep's rows for `spec` at each unit's seed (one unit alone, several as one
-    ensemble): per epoch, the unit's point and seed, the metrics and the sizes by role.
+              experiment: str = "rotation") -> dict[str, list[dict[str, Any]]]:
+    """A sweep's rows for `spec` per unit key (one unit alone, several as one ensemble):
+    per epoch, the unit's point and seed, the metrics and the sizes by role. A unit's
+    tuned settings (its "lr", "weight_decay" fields) override `spec.train` for it.
 
     With `ctx.tensorboard` set, each unit's curves go to TENSORBOARD/experiment/UNIT_KEY.
     """
@@ -220,9 +227,11 @@ def unit_rows(spec: RotationRun, items: list[Unit], ctx: SweepContext,
     with board or nullcontext():
         trained = train_rotation(spec, [u.seed for u in items],
                                  data=ctx.dataset(spec.dataset), accel=ctx.accel,
-                                 mode=ctx.ensemble_mode, progress=ctx.progress, on_epoch=board)
+                                 mode=ctx.ensemble_mode, progress=ctx.progress, on_epoch=board,
+                                 trains=[replace(spec.train, seed=u.seed, **tuned_settings(u))
+                                         for u in items])
     counts = trained.param_counts  # by role: f and g_generated, or e and q
-    return {u.seed: [{**u.as_dict(), **epoch, "trainable": counts["trainable"],
+    return {u.key: [{**u.as_dict(), **epoch, "trainable": counts["trainable"],
                       "param_counts": counts} for epoch in history]
             for u, history in zip(items, trained.histories)}
 

@@ -24,7 +24,22 @@ from hypermod.reporting import (
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.claims import Arm, Claim, judge
 from hypermod.reporting.markdown import PAIR_COLUMNS, pair_cells
-from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
+from hypermod.reporting.selection import (
+    choice_notes,
+    choose,
+    selection_markdown,
+    tuned_fields,
+)
+from hypermod.reporting.stats import stopping_counts
+from hypermod.sweep import (
+    Experiment,
+    SweepContext,
+    Unit,
+    check_settings,
+    check_tuned,
+    tuned_units,
+    unit,
+)
 from hypermod.tasks import RotationConfig, chance_error
 from hypermod.training import TrainConfig
 
@@ -45,6 +60,11 @@ class RotationDepthConfig:
         binning, interpolation: rotation-task settings (reference defaults).
         val_fraction: share of the training images held out for validation (0: the
             paper's runs choose nothing, so all of them train).
+        tune_lr: learning rates to train every (method, depth) at, seeds x values as one
+            ensemble; the report chooses one per method and depth on validation data.
+            Empty: `lr` alone, as the paper.
+        patience, cuts: early stopping on validation (see `TrainConfig`); `epochs` is then
+            the cap. None: every run trains all its epochs, as the paper.
     """
 
     datasets: tuple[str, ...] = ("mnist", "cifar10")
@@ -59,16 +79,25 @@ class RotationDepthConfig:
     binning: str = "reference"
     interpolation: str = "nearest"
     val_fraction: float = 0.0
+    tune_lr: tuple[float, ...] = ()
+    patience: int | None = None
+    cuts: int = 0
 
     # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0}
+    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "tune_lr": [],
+                                         "patience": None, "cuts": 0}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "methods", "depths"),
                        positive=("seeds", "epochs", "lr", "batch_size"),
                        optional_positive=("limit_train", "limit_test"))
         # The components check the rest with their own messages.
-        TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size)
+        TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
+                    patience=self.patience, cuts=self.cuts)
+        check_tuned("lr", self.tune_lr)
+        if (self.tune_lr or self.patience) and not self.val_fraction:
+            raise ValueError("tune_lr and patience choose on validation data: set "
+                             "val_fraction (for example 0.1)")
         RotationConfig(binning=self.binning, interpolation=self.interpolation,
                        val_fraction=self.val_fraction)
         for method in self.methods:
@@ -85,13 +114,13 @@ QUICK = RotationDepthConfig(
 
 def units(config: RotationDepthConfig) -> list[Unit]:
     """Seed-major, so that an interrupted sweep holds whole curves for the first seeds."""
-    return [
+    return tuned_units([
         unit(seed, dataset=d, method=m, depth=depth)
         for seed in range(1, config.seeds + 1)
         for d in config.datasets
         for depth in config.depths
         for m in config.methods
-    ]
+    ], config)
 
 
 def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> RotationRun:
@@ -100,7 +129,7 @@ def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> Rotatio
         dataset=p["dataset"],
         model=paper(p["method"], p["depth"], activation=default_activation(p["dataset"])),
         train=TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
-                          seed=item.seed),
+                          seed=item.seed, patience=config.patience, cuts=config.cuts),
         task=RotationConfig(binning=config.binning, interpolation=config.interpolation,
                             val_fraction=config.val_fraction),
         limit_train=config.limit_train,
@@ -111,7 +140,7 @@ def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> Rotatio
 
 def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one model; one row per epoch."""
-    return unit_rows(_spec(config, item, ctx), [item], ctx, NAME)[item.seed]
+    return unit_rows(_spec(config, item, ctx), [item], ctx, NAME)[item.key]
 
 
 def run_ensemble(config: RotationDepthConfig, items: list[Unit],
@@ -126,6 +155,11 @@ ROW_FIELDS = {"dataset": str, "method": str, "depth": int,
 
 
 METHODS = ("hyper", "embedding")
+BY = ("dataset", "method", "depth")
+
+
+def _key(row: dict[str, Any]) -> tuple:
+    return tuple(row.get(k) for k in (*BY, "lr", "seed"))
 WORDS = {"first": "hyper", "second": "embedding", "noise": "within noise",
          "too few": "too few seeds", "failed": "neither learned"}
 
@@ -142,14 +176,21 @@ def claim(chance: float) -> Claim:
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Per data set: each depth's stats and comparison, and the verdict (numbers only).
 
-    Nothing is selected: every run reports its last epoch (the paper's 10), on the test
-    set."""
-    finals = final_rows(records)
+    At the paper's settings nothing is chosen: every run reports its last epoch, on the
+    test set. With tuned learning rates, each (method, depth) is compared at its lr of
+    lowest mean validation error (`reporting.selection.choose`), and with early stopping
+    each run reports its best validation epoch."""
+    every = final_rows(records)
+    tuned = tuned_fields(every, ("lr",))
+    chance = chance_error(12, records[0]["config"].get("binning", "reference"))
+    finals, selection = choose(every, tuned, BY, "val_error", chance)
     stats = group_stats(finals, ("dataset", "method", "depth"), "test_error")
     params = {(r["dataset"], r["method"], r["depth"]): r["trainable"] for r in finals}
-    chance = chance_error(12, records[0]["config"].get("binning", "reference"))
     out: dict[str, Any] = {"epochs": max(r["epoch"] for r in finals), "chance": chance,
-                           "stats": stats, "datasets": {}}
+                           "stats": stats, "datasets": {}, "tuned": tuned,
+                           "selection": selection,
+                           "chosen": {_key(r) for r in finals},
+                           "stopping": stopping_counts(finals, records)}
     for judgement in judge(claim(chance), finals):
         name = judgement.at["dataset"]
         depths = [{"depth": p.at["depth"], "pair": p,
@@ -167,9 +208,12 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
 def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path) -> Section:
     """The figures, the table and the claim text of `summary`."""
     datasets, chance = list(summary["datasets"]), summary["chance"]
-    fig, axes = plotting.panels(len(datasets), f"Rotation prediction: test error after "
-                                               f"{summary['epochs']} epochs against encoder "
-                                               "depth")
+    stops = summary["stopping"]
+    when = (f"after {summary['epochs']} epochs" if stops["rule"] + stops["cap"] == 0 else
+            f"at each run's best validation epoch (cap {summary['epochs']})")
+    fig, axes = plotting.panels(len(datasets), f"Rotation prediction: test error {when} "
+                                               "against encoder depth"
+                                + (", lr chosen on validation" if summary["tuned"] else ""))
     for ax, name in zip(axes, datasets):
         for method, label in (("hyper", "hypernetwork g(x; f(I))"),
                               ("embedding", "embedding q([e(I), x])")):
@@ -182,7 +226,10 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                ylabel="test error (mean ± std over seeds)")
         ax.legend(fontsize=8)
     figure = plotting.save(fig, outdir / "figures" / f"{NAME}.png")
-    curves = _learning_curves(records, datasets, outdir)
+    chosen = [r for r in records if r["rows"] and _key(r["rows"][-1]) in summary["chosen"]]
+    curves = _learning_curves(chosen, datasets, outdir)
+    tuning = plotting.selection_figure(summary["selection"], "lr", ("method", "depth"),
+                                       "dataset", outdir / "figures" / f"{NAME}-lr.png")
     table_rows, claims = [], []
     for name, data in summary["datasets"].items():
         for d in data["depths"]:
@@ -202,11 +249,12 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
               "at every encoder depth (held when the hypernetwork is lower beyond noise at "
               "every depth judged, in part when at some; one Welch test per depth, Holm over "
               "the depths of a data set). Here " + "; ".join(claims) + ".",
-        figures=[str(figure.relative_to(outdir)), str(curves.relative_to(outdir))],
-        tables=[table],
+        figures=[str(f.relative_to(outdir)) for f in (figure, curves, tuning) if f],
+        tables=[table] + ([selection_markdown(summary["selection"], BY, ("lr",))]
+                          if summary["selection"] else []),
         notes=[verdict.rules_note("welch", "holm", "seeds", "failures"),
-               "Nothing is chosen in this experiment: every run reports the test error of "
-               "its last epoch, and the whole training set trains (no validation part)."],
+               *choice_notes(summary["tuned"], summary["selection"], BY,
+                             summary["stopping"], summary["epochs"])],
     )
 
 
@@ -265,7 +313,8 @@ EXPERIMENT = Experiment(
     units=units,
     run=run,
     run_ensemble=run_ensemble,
-    grid_fields=("datasets", "methods", "depths", "seeds"),
+    grid_fields=("datasets", "methods", "depths", "seeds", "tune_lr"),
+    tunable=("lr",),
     report=report,
     row_fields=ROW_FIELDS,
 )

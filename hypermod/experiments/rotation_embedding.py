@@ -117,7 +117,7 @@ def _spec(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> Rot
 
 def run(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one model; one row per epoch."""
-    return unit_rows(_spec(config, item, ctx), [item], ctx, NAME)[item.seed]
+    return unit_rows(_spec(config, item, ctx), [item], ctx, NAME)[item.key]
 
 
 def run_ensemble(config: RotationEmbeddingConfig, items: list[Unit],

@@ -57,3 +57,28 @@ def save(fig, path: str | Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def selection_figure(table: Sequence[Row], x: str, series: Sequence[str], panel: str,
+                     path: str | Path, ylabel: str = "validation error (mean over seeds)"):
+    """Validation metric against a tuned value (log x), one line per `series` group, one
+    panel per value of `panel`, the chosen value of each line circled; None when the
+    table is empty. `table` is `hypermod.reporting.selection.choose`'s."""
+    if not table:
+        return None
+    panels_ = list(dict.fromkeys(r[panel] for r in table))
+    fig, axes = panels(len(panels_), f"Tuning {x}: chosen on validation data (circled)")
+    for ax, name in zip(axes, panels_):
+        mine = [r for r in table if r[panel] == name and r["mean"] is not None]
+        for key in dict.fromkeys(tuple(r[s] for s in series) for r in mine):
+            line = sorted((r for r in mine if tuple(r[s] for s in series) == key),
+                          key=lambda r: r[x])
+            (drawn,) = ax.plot([r[x] for r in line], [r["mean"] for r in line], marker=".",
+                               label=", ".join(map(str, key)))
+            for r in line:
+                if r["chosen"]:
+                    ax.plot(r[x], r["mean"], "o", markersize=9, markerfacecolor="none",
+                            color=drawn.get_color())
+        ax.set(title=str(name), xscale="log", xlabel=x, ylabel=ylabel)
+        ax.legend(fontsize=6, ncol=2)
+    return save(fig, path)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hypermod.reporting import verdict
+from hypermod.reporting.markdown import markdown_table
 
 Row = dict[str, Any]
 RULE = ("the value of lowest mean {metric} over seeds (failed runs left out) is chosen "
@@ -84,3 +85,37 @@ def edge_note(table: Sequence[Row], tuned: Sequence[str], by: Sequence[str]) -> 
         return None
     where = "; ".join(", ".join(f"{f} {r[f]}" for f in (*by, *tuned)) for r in edges)
     return f"best {'/'.join(tuned)} at the grid's edge (widen it): {where}"
+
+
+def choice_notes(tuned: Sequence[str], table: Sequence[Row], by: Sequence[str],
+                 stopping: dict[str, int], epochs: int) -> list[str]:
+    """What was chosen and how the runs ended (`stats.stopping_counts`); for runs that
+    choose nothing (the paper's), that they choose nothing."""
+    notes = []
+    if tuned:
+        notes.append(rule_text(tuned, by))
+        edge = edge_note(table, tuned, by)
+        if edge:
+            notes.append(edge)
+    if stopping.get("rule", 0) + stopping.get("cap", 0):
+        notes.append(f"Early stopping on validation, over all runs: {stopping['rule']} "
+                     f"stopped by the "
+                     f"rule, {stopping['cap']} reached the {epochs}-epoch cap, "
+                     f"{stopping['diverged']} diverged; each reports its best validation "
+                     "epoch.")
+    if not notes:
+        notes.append("Nothing is chosen in these runs: every run reports its last epoch, "
+                     "and the whole training set trains (no validation part).")
+    return notes
+
+
+def selection_markdown(table: Sequence[Row], by: Sequence[str], tuned: Sequence[str]) -> str:
+    """The selection table as Markdown: each group's values, their validation means and
+    which was chosen."""
+    rows = [{**r, **{f: f"{r[f]:g}" for f in tuned},
+             "mean": "-" if r["mean"] is None else f"{r['mean']:.4f}",
+             "chosen": ("chosen" + (" (grid edge)" if r["edge"] else "")) if r["chosen"]
+             else ""} for r in table]
+    return markdown_table(rows, [(f, f) for f in (*by, *tuned)] + [
+        ("mean", "validation metric (runs that trained)"), ("n", "n"), ("failed", "failed"),
+        ("chosen", "")])

@@ -10,8 +10,31 @@ Row = dict[str, Any]
 
 
 def final_rows(records: Iterable[dict[str, Any]]) -> list[Row]:
-    """The last-epoch row of every unit record (each unit's rows are one curve)."""
-    return [max(r["rows"], key=lambda row: row["epoch"]) for r in records if r["rows"]]
+    """The row every unit record reports: its best validation epoch when it was trained
+    with early stopping (its last row names it, "best_epoch"), else its last epoch.
+    A diverged run's last row (no numbers) is kept, so that it counts as a failure."""
+    out = []
+    for record in records:
+        if not record["rows"]:
+            continue
+        last = max(record["rows"], key=lambda row: row["epoch"])
+        chosen = last.get("best_epoch")
+        if chosen and not last.get("diverged"):
+            last = next((row for row in record["rows"] if row["epoch"] == chosen), last)
+        out.append(last)
+    return out
+
+
+def stopping_counts(rows: Iterable[Row], records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """How the runs ended: stopped by the rule, at the epoch cap, diverged (records'
+    last rows), or trained all epochs without a stopping rule ("fixed")."""
+    count = {"rule": 0, "cap": 0, "diverged": 0, "fixed": 0}
+    for record in records:
+        if record["rows"]:
+            last = max(record["rows"], key=lambda row: row["epoch"])
+            key = "diverged" if last.get("diverged") else last.get("stop", "fixed")
+            count[key] = count.get(key, 0) + 1
+    return count
 
 
 def group_stats(rows: Sequence[Row], by: Sequence[str], value: str) -> list[Row]:

@@ -12,12 +12,16 @@ from hypermod.sweep.runner import (
     run_sweep,
 )
 from hypermod.sweep.spec import (
+    TUNABLE,
     Experiment,
     Row,
     Unit,
     check_settings,
+    check_tuned,
     config_record,
     settings_differ,
+    tuned_settings,
+    tuned_units,
     unit,
 )
 from hypermod.sweep.store import SweepStore
@@ -39,5 +43,9 @@ __all__ = [
     "groups",
     "run_sweep",
     "settings_differ",
+    "tuned_settings",
+    "tuned_units",
+    "check_tuned",
+    "TUNABLE",
     "unit",
 ]

@@ -88,7 +88,7 @@ def compute(job: Job, context: SweepContext | None = None) -> Outcome:
     wall = time.perf_counter()
     units = list(job.units)
     if len(units) == 1:
-        rows = {units[0].seed: job.experiment.run(job.config, units[0], context)}
+        rows = {units[0].key: job.experiment.run(job.config, units[0], context)}
     else:
         rows = job.experiment.run_ensemble(job.config, units, context)
     return Outcome(rows, started, time.perf_counter() - wall,
@@ -119,12 +119,18 @@ def unit_record(job: Job, item: Unit, store: SweepStore, outcome: Outcome,
               "job_seconds": outcome.seconds}
     record = make_record({"status": "finished", "experiment": job.experiment.name,
                           "unit": item.as_dict(), "config": store.record,
-                          "rows": outcome.rows[item.seed]},
+                          "rows": unit_rows_of(outcome.rows, item)},
                          device, outcome.started, outcome.seconds / size, worker=worker,
                          **extra)
     if outcome.environment is not None:  # where the job ran, not where it was written
         record["environment"] = outcome.environment
     return record
+
+
+def unit_rows_of(rows: dict[Any, list[Row]], item: Unit) -> list[Row]:
+    """A unit's rows from a job's outcome, keyed by unit key (or, for experiments whose
+    ensembles hold one unit per seed, by seed)."""
+    return rows[item.key] if item.key in rows else rows[item.seed]
 
 
 def groups(pending: list[Unit], experiment: Experiment,
@@ -133,13 +139,15 @@ def groups(pending: list[Unit], experiment: Experiment,
 
     With ensembles on and an experiment that supports them, units of the same grid point
     go together (at most `settings.max_ensemble` per group), in the order their points
-    first appear.
+    first appear; tuned settings (`Experiment.tunable`) are not part of the point, so a
+    grid point's seeds x tuned values train as one ensemble.
     """
     if not settings.ensemble or experiment.run_ensemble is None:
         return [[item] for item in pending]
     by_point: dict[tuple, list[Unit]] = {}
     for item in pending:
-        by_point.setdefault(item.point, []).append(item)
+        point = tuple((k, v) for k, v in item.point if k not in experiment.tunable)
+        by_point.setdefault(point, []).append(item)
     size = settings.max_ensemble or max((len(g) for g in by_point.values()), default=1)
     return [group[i : i + size] for group in by_point.values()
             for i in range(0, len(group), size)]

@@ -56,10 +56,15 @@ class Experiment:
         report: (finished unit records, report directory) -> the experiment's report
             section; it writes its figures under that directory.
         run_ensemble: optional (config, units of one grid point that differ only in
-            seed, context) -> {seed: rows}, training those seeds as one ensemble; each
-            seed's rows must be what `run` gives for its unit, up to float rounding.
+            seed and tuned settings, context) -> {unit key (or seed): rows}, training
+            those units as one ensemble; each unit's rows must be what `run` gives for
+            it, up to float rounding.
         row_fields: the fields every row must have for `report`, name -> type (str, int,
             or float, which admits None); a unit file without them is named and skipped.
+        tunable: training settings a sweep may tune per member ("lr", "weight_decay"):
+            the config's `tune_<name>` values become a unit field each, and the units of
+            one grid point that differ only in seed and these fields train as one
+            ensemble (`tuned_units`); the report chooses on validation data.
     """
 
     name: str
@@ -73,6 +78,46 @@ class Experiment:
     report: Callable[[list[dict[str, Any]], Path], Section] | None = None
     run_ensemble: Callable[[Any, list[Unit], SweepContext], dict[int, list[Row]]] | None = None
     row_fields: dict[str, type] | None = None
+    tunable: tuple[str, ...] = ()
+
+
+TUNABLE = ("lr", "weight_decay")  # what a member of an ensemble may have of its own
+
+
+def tuned_units(units: list[Unit], config: Any, tunable: Iterable[str] = TUNABLE
+                ) -> list[Unit]:
+    """Each unit once per combination of the config's tuned values (`tune_lr`,
+    `tune_weight_decay`), the value a field of the unit's point; unchanged without any."""
+    grids = [(name, getattr(config, f"tune_{name}", ())) for name in tunable]
+    grids = [(name, values) for name, values in grids if values]
+    out = units
+    for name, values in grids:
+        out = [Unit((*u.point, (name, float(v))), u.seed) for u in out for v in values]
+    return out
+
+
+def tuned_settings(item: Unit, tunable: Iterable[str] = TUNABLE) -> dict[str, Any]:
+    """The unit's tuned settings (the TUNABLE fields of its point), to apply with
+    `dataclasses.replace` to the training settings of its member."""
+    point = dict(item.point)
+    return {k: point[k] for k in tunable if k in point}
+
+
+def check_tuned(name: str, values: Iterable[float]) -> None:
+    """ValueError unless `values` of setting `name` are non-empty, positive (lr) or
+    non-negative (weight decay), finite and distinct."""
+    values = list(values)
+    if not values:
+        return
+    low = 0.0 if name == "weight_decay" else None
+    bad = [v for v in values if not (isinstance(v, int | float) and math.isfinite(v)
+                                     and (v >= 0 if low == 0.0 else v > 0))]
+    if bad:
+        rule = ">= 0" if low == 0.0 else "> 0"
+        raise ValueError(f"tune_{name}: values must be finite and {rule}, got {bad}")
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise ValueError(f"tune_{name}: {twice} named twice; name each value once")
 
 
 def check_settings(config: Any, nonempty: Iterable[str] = (), positive: Iterable[str] = (),

@@ -108,7 +108,7 @@ def train(
     Early stopping (`config.patience`, see `hypermod.training.stopping`): each member is
     judged on the task's validation part after every epoch; a stopped member stops moving
     and its history ends, and at the end every member holds the weights of its best
-    epoch. Its rows carry "lr" (the schedule of cuts); its last row says why it stopped
+    epoch. Its rows carry "current_lr" (the schedule of cuts); its last row says why it stopped
     ("stop": "rule" or "cap") and which epoch it reports ("best_epoch").
 
     Divergence: at the epoch's one host sync each member's train loss is checked; a
@@ -227,7 +227,7 @@ def _judge(row: Row, k: int, epoch: int, config: TrainConfig, stopping: Stopping
         stopping.stopped[k] = "diverged"
         return False
     action = stopping.update(k, epoch, row[config.monitor])
-    row["lr"] = config.lr * config.decay ** stopping.cut[k]  # the cuts made so far
+    row["current_lr"] = config.lr * config.decay ** stopping.cut[k]  # after its cuts
     if action == BEST:
         best.keep(k)
     elif action == CUT:

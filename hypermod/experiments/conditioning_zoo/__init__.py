@@ -24,7 +24,9 @@ EXPERIMENT = Experiment(
     units=units,
     run=run,
     run_ensemble=run_ensemble,
-    grid_fields=("datasets", "tasks", "methods", "budgets", "seeds"),
+    grid_fields=("datasets", "tasks", "methods", "budgets", "seeds", "tune_lr",
+                 "tune_weight_decay"),
+    tunable=("lr", "weight_decay"),
     report=report,
     row_fields=ROW_FIELDS,
 )

@@ -13,14 +13,22 @@ for every method, so methods can be compared seed by seed.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 import torch
 
 from hypermod.models import METHODS, Ensemble, Sizes, build_model, configure, counts
 from hypermod.models.budget import match_budget
-from hypermod.sweep import SweepContext, Unit, check_settings, unit
+from hypermod.sweep import (
+    SweepContext,
+    Unit,
+    check_settings,
+    check_tuned,
+    tuned_settings,
+    tuned_units,
+    unit,
+)
 from hypermod.tasks import RegressionTask, RotationConfig, RotationTask, sample_instances
 from hypermod.tasks.synthetic import make_target, splits
 from hypermod.training import TrainConfig, resolve_device, train
@@ -51,6 +59,9 @@ class ZooExperimentConfig:
             run) to choose on: the ranking and every selection read validation data.
         val_instances: validation instances of the structured target (new instances,
             drawn apart from training and test).
+        tune_lr, tune_weight_decay: values every (method, budget, task) trains at, seeds
+            x values as one ensemble; the report chooses per method on validation data.
+        patience, cuts: early stopping on validation (`TrainConfig`); epochs is the cap.
         seeds: repetitions.
     """
 
@@ -75,10 +86,21 @@ class ZooExperimentConfig:
     limit_test: int | None = None
     val_fraction: float = 0.1
     val_instances: int = 512
+    tune_lr: tuple[float, ...] = ()
+    tune_weight_decay: tuple[float, ...] = ()
+    patience: int | None = None
+    cuts: int = 0
     seeds: int = 3
 
     # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "val_instances": 0}
+    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "val_instances": 0,
+                                         "tune_lr": [], "tune_weight_decay": [],
+                                         "patience": None, "cuts": 0}
+
+    def train_config(self) -> TrainConfig:
+        """The training settings every member starts from."""
+        return TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
+                           optimizer=self.optimizer, patience=self.patience, cuts=self.cuts)
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "methods", "budgets"),
@@ -91,8 +113,9 @@ class ZooExperimentConfig:
         if unknown:
             raise ValueError(f"ZooExperimentConfig: unknown methods or tasks {unknown}; "
                              f"methods: {tuple(METHODS)}, tasks: {IMAGE_TASKS}")
-        TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
-                    optimizer=self.optimizer)
+        self.train_config()
+        check_tuned("lr", self.tune_lr)
+        check_tuned("weight_decay", self.tune_weight_decay)
         for method in self.methods:  # each method checks the shared sizes its own way
             configure(method, primary_hidden=self.primary_hidden,
                       encoder_depth=self.encoder_depth, init=self.init)
@@ -114,7 +137,7 @@ def units(config: ZooExperimentConfig) -> list[Unit]:
             for task in (("regression",) if d == "structured" else config.tasks):
                 out += [unit(seed, dataset=d, task=task, method=m, budget=b)
                         for m in config.methods for b in config.budgets]
-    return out
+    return tuned_units(out, config)
 
 
 @functools.lru_cache(maxsize=4)
@@ -167,16 +190,15 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
         members.append(build_model(match.config, sizes, instances=instances))
     model = (members[0] if len(items) == 1 else Ensemble(members, ctx.ensemble_mode))
     model = model.to(resolve_device(ctx.device))
-    histories = train(model, task, TrainConfig(
-        epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
-        optimizer=config.optimizer), [u.seed for u in items], ctx.accel,
-        progress=ctx.progress)
+    histories = train(model, task, [replace(config.train_config(), seed=u.seed, **tuned_settings(u))
+                              for u in items],
+                      accel=ctx.accel, progress=ctx.progress)
     scores = _inr_scores(task, model, members) if p["task"] == "inr" else [{}] * len(items)
     roles = counts(match.config, sizes)
     extra = {"trainable": roles["trainable"], "primary": roles["primary"],
              "budget_ok": match.ok, "budget_note": match.note,
              "settings": asdict(match.config), "param_counts": roles}
-    return {u.seed: [{**u.as_dict(), **row, **extra} for row in history[:-1]]
+    return {u.key: [{**u.as_dict(), **row, **extra} for row in history[:-1]]
             + [{**u.as_dict(), **history[-1], **extra, **score}]
             for u, history, score in zip(items, histories, scores)}
 

@@ -9,6 +9,8 @@ from hypermod.reporting import Section, final_rows, group_stats, markdown_table,
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.claims import best_of
 from hypermod.reporting.markdown import pair_cells, side_text
+from hypermod.reporting.selection import choose, edge_note, rule_text, tuned_fields
+from hypermod.sweep import TUNABLE
 from hypermod.tasks import chance_error
 
 NAME = "conditioning-zoo"
@@ -41,6 +43,9 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"tasks": [], "select": select}
     for dataset, task in dict.fromkeys((r["dataset"], r["task"]) for r in finals):
         mine = [r for r in finals if (r["dataset"], r["task"]) == (dataset, task)]
+        tuned = tuned_fields(mine, TUNABLE)
+        mine, selection = choose(mine, tuned, ("method", "budget"), select,
+                                 chance_level(task))
         table = group_stats(mine, ("method", "budget"), "test_error")
         sizes = {(r["method"], r["budget"]): (r["trainable"], r["primary"],
                                               r.get("budget_ok", True)) for r in mine}
@@ -64,14 +69,15 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             rankings.append({"budget": budget, "best": ranking.best, "ranked": ranked})
         out["tasks"].append({"dataset": dataset, "task": task, "stats": table,
                              "sizes": {f"{m}@{b}": v for (m, b), v in sizes.items()},
-                             "rankings": rankings})
+                             "rankings": rankings, "tuned": tuned,
+                             "selection": selection})
     return out
 
 
 def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path) -> Section:
     """One figure per task (metric against trainable and against primary parameters, a
     line per method), one ranking table per task, and the claims in words."""
-    figures, tables, claims = [], [], []
+    figures, tables, claims, notes = [], [], [], []
     for entry in summary["tasks"]:
         dataset, task = entry["dataset"], entry["task"]
         label = f"{task} on {dataset}"
@@ -123,6 +129,17 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                     ("trainable", "trainable"), ("primary", "primary"),
                     ("matched", "within 1%")]
         tables.append(f"**{label}**\n\n" + markdown_table(rows, columns))
+        if entry["tuned"]:
+            tuning = plotting.selection_figure(
+                entry["selection"], entry["tuned"][0], ("method", "budget"), "budget",
+                outdir / "figures" / f"{NAME}-{dataset}-{task}-tuning.png",
+                ylabel=f"validation {METRIC[task]} (mean over seeds)")
+            figures.append(str(tuning.relative_to(outdir)))
+            notes.append(f"{label}: " + rule_text(entry["tuned"], ("method", "budget"))
+                         + (" " + edge_note(entry["selection"], entry["tuned"],
+                                            ("method", "budget"))
+                            if edge_note(entry["selection"], entry["tuned"],
+                                         ("method", "budget")) else ""))
     return Section(
         title="Choosing a conditioning method at a fixed parameter budget",
         claim="Beyond the paper: every method's encoder width is set so that its trainable "
@@ -133,7 +150,8 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
               "of one budget (with 2-3 seeds, only large gaps can show). Here: "
               + "; ".join(claims) + ".",
         figures=figures, tables=tables,
-        notes=[verdict.rules_note("paired", "holm", "seeds", "failures"), _note(summary)])
+        notes=[verdict.rules_note("paired", "holm", "seeds", "failures"), _note(summary),
+               *notes])
 
 
 def _note(summary: dict[str, Any]) -> str:
