@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                        help="override a setting by name, e.g. --set epochs=3 --set "
                             "depths=2,4 (repeatable; unknown keys are refused)")
+        p.add_argument("--tune", action="append", default=None, metavar="NAME=V1,V2,...",
+                       help="train every grid point at each value of a training setting "
+                            "(lr or weight_decay), seeds x values as one ensemble, and "
+                            "choose per method on validation data, e.g. --tune "
+                            "lr=3e-4,1e-3,3e-3 (the same as --set tune_lr=...)")
 
     sub.add_parser("sweep", help="run one experiment over its grid and seeds, resumably",
                    description="Run every (configuration, seed) of an experiment, one result "

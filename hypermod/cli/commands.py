@@ -191,7 +191,34 @@ def experiment_settings(args: argparse.Namespace, experiment):
 
     config = settings_for(experiment, full=args.full, seeds=args.seeds,
                           datasets=tuple(args.dataset) if args.dataset else None)
-    return override(config, args.set or [])
+    return override(config, [*(args.set or []),
+                             *tune_settings(getattr(args, "tune", None) or [], experiment)])
+
+
+def tune_settings(tunes: list[str], experiment) -> list[str]:
+    """`--tune lr=a,b` as the setting it stands for (`tune_lr=a,b`), after checking the
+    name is tunable here and the values are numbers, positive and distinct."""
+    from hypermod.sweep import check_tuned
+
+    out = []
+    for text in tunes:
+        name, sep, values = text.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not values.strip():
+            raise ValueError(f"--tune {text!r}: expected NAME=V1,V2,... with at least one "
+                             "value")
+        if name not in experiment.tunable:
+            raise ValueError(f"--tune {name}: {experiment.name} tunes "
+                             f"{', '.join(experiment.tunable) or 'nothing'}, not {name!r}")
+        parts = [v.strip() for v in values.split(",")]
+        try:
+            numbers = [float(v) for v in parts]
+        except ValueError:
+            raise ValueError(f"--tune {name}: values must be numbers, got {values!r}") \
+                from None
+        check_tuned(name, numbers)
+        out.append(f"tune_{name}={values}")
+    return out
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
