@@ -59,9 +59,9 @@ def _keys(record: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _rotation_run(method: str, seed: int = 1):
-    from hypermod.experiments.rotation import RotationRun
     from hypermod.models import paper
     from hypermod.training import TrainConfig
+    from hypermod.training.run import RotationRun
 
     return RotationRun(dataset="digits", model=paper(method, depth=2),
                        train=TrainConfig(epochs=2, lr=0.05, seed=seed),
@@ -69,7 +69,7 @@ def _rotation_run(method: str, seed: int = 1):
 
 
 def single_run(method: str) -> dict[str, Any]:
-    from hypermod.experiments.rotation import run_rotation
+    from hypermod.training.run import run_rotation
 
     with tempfile.TemporaryDirectory() as tmp:
         result = run_rotation(_rotation_run(method), Path(tmp), progress=False)
@@ -79,7 +79,7 @@ def single_run(method: str) -> dict[str, Any]:
 
 
 def ensemble_run(method: str) -> dict[str, Any]:
-    from hypermod.experiments.rotation import train_rotation
+    from hypermod.training.run import train_rotation
 
     trained = train_rotation(_rotation_run(method), [1, 2], progress=False)
     return {"epochs": [_strip(h) for h in trained.histories]}

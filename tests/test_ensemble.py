@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from hypermod.data import load_dataset
-from hypermod.experiments.rotation import RotationRun, run_rotation, train_rotation
 from hypermod.models import (
     Ensemble,
     HyperNetwork,
@@ -21,6 +20,7 @@ from hypermod.models import (
 from hypermod.sweep import SweepContext, SweepSettings, groups, run_sweep, unit
 from hypermod.tasks import RotationTask
 from hypermod.training import Accel, TrainConfig, fit, train
+from hypermod.training.run import RotationRun, run_rotation, train_rotation
 
 SEEDS = [1, 2, 3]
 
@@ -190,7 +190,7 @@ def test_rotation_ensemble_matches_separate_runs(digits):
         assert together.param_counts == alone["param_counts"]
         assert [r["test_error"] for r in history] == [r["test_error"] for r in alone["epochs"]]
         assert history[-1]["ensemble_size"] == 2
-    with pytest.raises(ValueError, match="distinct seeds"):
+    with pytest.raises(ValueError, match="no member twice"):
         train_rotation(run, [1, 1], data=digits, progress=False)
 
 

@@ -10,12 +10,12 @@ from test_report import BAD_FILES
 from hypermod.config import override
 from hypermod.experiments import EXPERIMENTS, get_experiment, settings_for
 from hypermod.experiments.report import load_results
-from hypermod.experiments.rotation import RotationRun, run_rotation
 from hypermod.frame import export_csv, load_frame
 from hypermod.models import paper
 from hypermod.reporting import final_rows, group_stats
 from hypermod.sweep import SweepContext, run_sweep
 from hypermod.training import TrainConfig
+from hypermod.training.run import RotationRun, run_rotation
 
 pd = pytest.importorskip("pandas")
 

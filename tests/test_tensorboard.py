@@ -7,10 +7,10 @@ import pytest
 from hypermod.config import override
 from hypermod.experiments import get_experiment, settings_for
 from hypermod.experiments.report import load_results
-from hypermod.experiments.rotation import RotationRun, run_rotation
 from hypermod.models import paper
 from hypermod.sweep import SweepContext, run_sweep
 from hypermod.training import TrainConfig
+from hypermod.training.run import RotationRun, run_rotation
 from hypermod.training.tensorboard import TensorBoardLogger
 
 # Importing these raises no warning with the pinned versions (the suite turns warnings

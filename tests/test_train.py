@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from hypermod.data import load_dataset
-from hypermod.experiments.rotation import RotationRun, run_rotation
 from hypermod.models import Sizes, build_model, paper
 from hypermod.tasks import RotationTask, chance_error
 from hypermod.training import (
@@ -18,6 +17,7 @@ from hypermod.training import (
     resolve_device,
     run_status,
 )
+from hypermod.training.run import RotationRun, run_rotation
 
 TIMING = {"train_seconds", "samples_per_second"}
 

@@ -29,7 +29,7 @@ def outcome(result: dict) -> str:
 
 def existing_run(out: Path) -> str | None:
     """What `out` already holds that a new run would replace, or None."""
-    from hypermod.experiments.rotation import CHECKPOINT
+    from hypermod.training.run import CHECKPOINT
 
     if (out / "result.json").exists():
         return "a finished run (result.json)"
@@ -45,8 +45,8 @@ def check_resumable(out: Path, epochs: int) -> str | None:
     checkpoint is gone, cannot be. (Settings are checked against the checkpoint when
     the run starts, before any file is touched.)
     """
-    from hypermod.experiments.rotation import CHECKPOINT
     from hypermod.results import read_json
+    from hypermod.training.run import CHECKPOINT
 
     if not (out / "result.json").exists():
         return None
@@ -68,9 +68,9 @@ def check_resumable(out: Path, epochs: int) -> str | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
-    from hypermod.experiments.rotation import CHECKPOINT, RUN_FILES, run_rotation
     from hypermod.results import SetAside
     from hypermod.training import resolve_device
+    from hypermod.training.run import CHECKPOINT, RUN_FILES, run_rotation
 
     # Every input is checked before anything is written, moved or deleted.
     if args.resume and args.out is None:
@@ -138,7 +138,7 @@ def cmd_compare_zoo(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from hypermod.data import load_dataset
-    from hypermod.experiments.rotation import run_rotation
+    from hypermod.training.run import run_rotation
     if args.methods is not None or args.budget:  # "" is an empty list, refused there
         return cmd_compare_zoo(args)
 

@@ -76,10 +76,10 @@ def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
 
 def rotation_run(args: argparse.Namespace, method: str):
     from hypermod.config import override
-    from hypermod.experiments.rotation import RotationRun, default_activation
     from hypermod.models import paper
     from hypermod.tasks import RotationConfig
     from hypermod.training import TrainConfig
+    from hypermod.training.run import RotationRun, default_activation
 
     run = RotationRun(
         dataset=args.dataset,

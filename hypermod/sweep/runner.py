@@ -146,7 +146,8 @@ def groups(pending: list[Unit], experiment: Experiment,
         return [[item] for item in pending]
     by_point: dict[tuple, list[Unit]] = {}
     for item in pending:
-        point = tuple((k, v) for k, v in item.point if k not in experiment.tunable)
+        point = tuple((k, v) for k, v in item.point
+                      if k not in getattr(experiment, "tunable", ()))
         by_point.setdefault(point, []).append(item)
     size = settings.max_ensemble or max((len(g) for g in by_point.values()), default=1)
     return [group[i : i + size] for group in by_point.values()
