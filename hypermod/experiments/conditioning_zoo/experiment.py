@@ -222,7 +222,7 @@ def _inr_scores(task, model, members) -> list[dict[str, float]]:
 
 def run(config: ZooExperimentConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
     """Train one seed; its rows."""
-    return run_ensemble(config, [item], ctx)[item.seed]
+    return run_ensemble(config, [item], ctx)[item.key]
 
 
 # What the report reads from every row.
