@@ -144,14 +144,14 @@ def test_real_checksums_reject_wrong_content(tmp_path):
         pytest.raises(ChecksumError, match=fetch.IDX_SHA256["mnist"]["train-images-idx3-ubyte"]),
     ):
         fetch_dataset("mnist", root=tmp_path / "data", mirror=url, progress=False)
-    assert list((tmp_path / "data" / "mnist").iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folders it made
 
 
 def test_non_gzip_download_is_corrupt(tmp_path, fake_mnist):
     (fake_mnist / IDX_GZ[0]).write_bytes(b"<html>an error page</html>")
     with serve(fake_mnist) as url, pytest.raises(CorruptDataError, match="not a valid gzip"):
         fetch_dataset("mnist", root=tmp_path / "data", mirror=url, progress=False)
-    assert list((tmp_path / "data" / "mnist").iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folders it made
 
 
 def test_http_404_names_the_url(tmp_path):
@@ -159,7 +159,7 @@ def test_http_404_names_the_url(tmp_path):
     with serve(tmp_path / "empty") as url, pytest.raises(DataError, match="HTTP 404") as info:
         fetch_dataset("mnist", root=tmp_path / "data", mirror=url, progress=False)
     assert f"{url}train-images-idx3-ubyte.gz" in str(info.value)
-    assert list((tmp_path / "data" / "mnist").iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folders it made
 
 
 def test_unreachable_mirror_names_the_url(tmp_path):
@@ -234,7 +234,7 @@ def test_cifar10_md5_mismatch(tmp_path, cifar_mirror, monkeypatch):
     monkeypatch.setattr(fetch, "CIFAR_MD5", "0" * 32)
     with serve(cifar_mirror) as url, pytest.raises(ChecksumError, match="0{32}"):
         fetch_dataset("cifar10", root=tmp_path / "data", mirror=url, progress=False)
-    assert list((tmp_path / "data" / "cifar10").iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folders it made
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,7 @@ def test_unsafe_archive_is_refused(tmp_path, monkeypatch, members, symlinks):
     with serve(mirror) as url, pytest.raises(CorruptDataError):
         fetch_dataset("cifar10", root=tmp_path / "data", mirror=url, progress=False)
     assert not list(tmp_path.rglob("escaped"))
-    assert list((tmp_path / "data" / "cifar10").iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folders it made
 
     # The fallback check for Pythons without tarfile filters refuses the same members.
     with tarfile.open(archive) as tar, pytest.raises(CorruptDataError, match="unsafe"):
@@ -298,7 +298,7 @@ def test_interrupted_transfer_names_the_url_and_leaves_nothing(tmp_path, fake_mn
     assert message.startswith(f"could not download {url}")
     assert f"the transfer was interrupted after {len(body) // 2:,} of {len(body):,} bytes" \
         in message
-    assert list((tmp_path / "data" / name).iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folders it made
 
 
 def test_stalled_transfer_times_out_and_leaves_nothing(tmp_path, fake_mnist, monkeypatch):
@@ -306,7 +306,7 @@ def test_stalled_transfer_times_out_and_leaves_nothing(tmp_path, fake_mnist, mon
     body = (fake_mnist / IDX_GZ[0]).read_bytes()
     with _interrupting_server(body, stall=2.0) as url, pytest.raises(DataError, match="timed out"):
         fetch_dataset("mnist", root=tmp_path / "data", mirror=url, progress=False)
-    assert list((tmp_path / "data" / "mnist").iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folders it made
 
 
 def test_a_part_file_left_by_a_killed_fetch_is_replaced(tmp_path, fake_mnist):
@@ -316,3 +316,21 @@ def test_a_part_file_left_by_a_killed_fetch_is_replaced(tmp_path, fake_mnist):
     with serve(fake_mnist) as url:
         fetch_dataset("mnist", root=tmp_path, mirror=url, progress=False)
     assert sorted(p.name for p in destination.iterdir()) == sorted(IDX_GZ)
+
+
+def test_a_failed_fetch_into_the_cache_leaves_no_folder_it_made(tmp_path):
+    """Issue 19 item 11: no empty ~/.cache/hypermod/mnist/ after a failure."""
+    cache = tmp_path / "xdg-cache"  # $XDG_CACHE_HOME (isolated_data_env); not there yet
+    (tmp_path / "empty").mkdir()
+    with serve(tmp_path / "empty") as url, pytest.raises(DataError, match="HTTP 404"):
+        fetch_dataset("mnist", mirror=url, progress=False)
+    assert not cache.exists()
+
+
+def test_a_failed_fetch_keeps_folders_that_were_there(tmp_path):
+    mine = tmp_path / "data" / "mnist"
+    mine.mkdir(parents=True)
+    (tmp_path / "empty").mkdir()
+    with serve(tmp_path / "empty") as url, pytest.raises(DataError, match="HTTP 404"):
+        fetch_dataset("mnist", root=tmp_path / "data", mirror=url, progress=False)
+    assert mine.is_dir() and list(mine.iterdir()) == []

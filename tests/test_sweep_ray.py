@@ -79,16 +79,19 @@ def ray_tmp(monkeypatch):
 
 
 def _processes(tag: str) -> dict[int, str]:
-    """pid -> command line of every process (but this one) whose command line names `tag`."""
+    """pid -> command line of every live process (but this one) whose command line or
+    environment names `tag`. The environment matters: Ray's agents rename themselves
+    (`ray::DashboardAgent`), and their command line then names nothing of the test."""
     found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environ = (proc / "environ").read_bytes().decode(errors="replace")
         except OSError:
             continue  # ended meanwhile
-        if tag in cmdline:
+        if cmdline and (tag in cmdline or tag in environ):  # a zombie has no command line
             found[int(proc.name)] = cmdline[:120]
     return found
 

@@ -111,14 +111,34 @@ def fetch_dataset(
     if name not in DIRNAMES:
         raise ValueError(f"{name!r} ships with scikit-learn; there is nothing to fetch")
     destination = _default_root(root) / DIRNAMES[name]
+    made = _missing_folders(destination)
     destination.mkdir(parents=True, exist_ok=True)
     base_url = mirror or os.environ.get(mirror_variable(name)) or MIRRORS[name]
     base_url = base_url.rstrip("/") + "/"
-    if name in IDX_SETS:
-        _fetch_idx_files(name, destination, base_url, progress)
-    else:
-        _fetch_cifar(destination, base_url, progress)
+    try:
+        if name in IDX_SETS:
+            _fetch_idx_files(name, destination, base_url, progress)
+        else:
+            _fetch_cifar(destination, base_url, progress)
+    except BaseException:
+        # A failed fetch leaves no empty folder of its own making (~/.cache/hypermod/mnist);
+        # one that holds a verified file is kept, so that a retry downloads only the rest.
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty: it, and the folders above it, hold something
+        raise
     return destination
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """`path` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists() and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    return missing
 
 
 def mirror_variable(name: str) -> str:
