@@ -52,7 +52,7 @@ def test_compare_prints_both_methods_side_by_side(tmp_path, capsys):
     assert set(rows) == {"hyper", "embedding"}
     for method, cells in rows.items():
         saved = json.loads((tmp_path / method / "result.json").read_text())
-        assert float(cells[1]) == pytest.approx(saved["final"]["test_error"], abs=5e-5)
+        assert float(cells[2]) == pytest.approx(saved["final"]["test_error"], abs=5e-5)
 
 
 def test_missing_data_set_names_places_and_fetch_command(tmp_path, capsys, isolated_data_env,
@@ -285,7 +285,7 @@ def test_interrupted_run_and_sweep_say_how_to_go_on(tmp_path, capsys, monkeypatc
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("hypermod.experiments.rotation.train_rotation", interrupt)
+    monkeypatch.setattr("hypermod.training.run.train_rotation", interrupt)
     assert main([*TINY_RUN, "--out", str(tmp_path / "r")]) == 130
     assert "interrupted; the run's checkpoint is in" in capsys.readouterr().err
     monkeypatch.setattr("hypermod.sweep.runner.compute", interrupt)
@@ -333,7 +333,7 @@ def test_compare_any_methods_at_one_budget(capsys):
     table = {line.split()[0]: line.split() for line in lines[-3:]}
     assert sorted(table) == ["film", "hyper", "mlp"]
     for row in table.values():
-        trainable = int(row[3].replace(",", ""))
+        trainable = int(row[4].replace(",", ""))
         assert abs(trainable - 8000) <= 80, row  # within 1%
     assert main(["compare", "rotation", "--dataset", "digits", "--methods", "hyper,bogus",
                  "--no-progress"]) == 2
@@ -414,3 +414,34 @@ def test_python_dash_m_hypermod_runs_the_cli():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "usage: hypermod" in done.stdout and "exit status:" in done.stdout
+
+
+def test_compare_of_any_methods_honours_depth_and_writes_each_run(tmp_path, capsys):
+    # issue 22's check: one code path, so --depth reaches every method and --out writes
+    assert main(["--threads", "1", "compare", "rotation", "--dataset", "digits", "--methods",
+                 "hyper,film", "--depth", "3", "--epochs", "1", "--limit-train", "64",
+                 "--no-progress", "--out", str(tmp_path / "cmp")]) == 0
+    for method in ("hyper", "film"):
+        saved = json.loads((tmp_path / "cmp" / method / "result.json").read_text())
+        assert saved["config"]["model"]["method"] == method
+        assert saved["config"]["model"]["encoder_depth"] == 3
+    assert "encoder depth 3" in capsys.readouterr().out
+
+
+def test_compare_tunes_the_learning_rate_on_validation(tmp_path, capsys):
+    assert main(["--threads", "1", "compare", "rotation", "--dataset", "digits", "--methods",
+                 "hyper", "--depth", "0", "--epochs", "1", "--limit-train", "128",
+                 "--val-fraction", "0.25", "--tune", "lr=0.001,0.1", "--no-progress",
+                 "--out", str(tmp_path / "t")]) == 0
+    record = json.loads((tmp_path / "t" / "hyper" / "tuning.json").read_text())
+    members = {m["lr"]: m["epochs"][-1]["val_error"] for m in record["members"]}
+    assert sorted(members) == [0.001, 0.1]
+    assert record["chosen_lr"] == min(members, key=members.get)  # chosen on validation
+    row = next(line.split() for line in capsys.readouterr().out.splitlines()
+               if line.startswith("hyper "))
+    assert float(row[1]) == record["chosen_lr"]
+    # tuning without a validation part is refused before anything is written
+    assert main(["compare", "rotation", "--dataset", "digits", "--methods", "hyper",
+                 "--tune", "lr=0.001,0.1", "--no-progress", "--out", str(tmp_path / "u")]) == 2
+    assert "validation" in capsys.readouterr().err
+    assert not (tmp_path / "u").exists()

@@ -69,7 +69,7 @@ def test_overwrite_whose_new_run_fails_before_its_first_epoch_restores_the_old_r
     def fails(*args, **kwargs):
         raise ValueError("the new run could not start")
 
-    monkeypatch.setattr("hypermod.experiments.rotation.train_rotation", fails)
+    monkeypatch.setattr("hypermod.training.run.train_rotation", fails)
     assert main([*RUN, "--out", str(out), "--overwrite", "--seed", "2"]) == 2
     assert "the new run could not start" in capsys.readouterr().err
     assert _files(out) == before
@@ -82,7 +82,7 @@ def test_overwrite_interrupted_before_its_first_epoch_restores_the_old_run(
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("hypermod.experiments.rotation.train_rotation", interrupted)
+    monkeypatch.setattr("hypermod.training.run.train_rotation", interrupted)
     assert main([*RUN, "--out", str(out), "--overwrite", "--seed", "2"]) == 130
     assert _files(out) == before
 
@@ -300,10 +300,11 @@ def test_after_a_sweep_whose_units_all_failed_the_corrected_command_runs(tmp_pat
 
 def test_compare_refuses_a_budget_beyond_the_width_cap(capsys):
     assert main(["--threads", "1", "compare", "rotation", "--dataset", "digits", "--methods",
-                 "hyper", "--budget", "1000000000", "--no-progress"]) == 2
-    assert ("hypermod: error: hyper cannot reach a budget of 1,000,000,000 trainable "
+                 "hyper", "--budget", "1000000000000", "--no-progress"]) == 2
+    # the paper's hyper at the default depth 4 on digits (64 pixels)
+    assert ("hypermod: error: hyper cannot reach a budget of 1,000,000,000,000 trainable "
             "parameters: the most it reaches within the width cap (16,384) is "
-            "588,631,060; choose a smaller budget") in capsys.readouterr().err
+            "1,124,682,720; choose a smaller budget") in capsys.readouterr().err
 
 
 # -- item 7: export never writes over its inputs or a result, nor replaces a file unasked

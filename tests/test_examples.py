@@ -42,3 +42,34 @@ def test_sweep_to_dataframe_draws_a_figure(tmp_path):
     for method in ("embedding", "hyper"):
         assert method in table
     assert "skipped" not in out and list(tmp_path.iterdir()) == [tmp_path / "depth.png"]
+
+
+@pytest.mark.parametrize(("experiment", "settings", "axis"), [
+    ("conditioning-zoo", ["methods=hyper,mlp", "budgets=5000,8000", "datasets=digits",
+                          "tasks=rotation", "epochs=1", "limit_train=200", "limit_test=100"],
+     "budget"),
+    ("assumption2", ["widths=1,2", "epochs=1"], "width"),
+])
+def test_sweep_to_dataframe_draws_the_other_experiments_sweeps(tmp_path, experiment, settings,
+                                                                axis):
+    # issue 19 item 6: the example ended in KeyError 'depth' on the zoo's sweep
+    pytest.importorskip("pandas")
+    from hypermod.cli import main
+
+    sets = [arg for s in settings for arg in ("--set", s)]
+    assert main(["--threads", "1", "sweep", experiment, "--quick", "--seeds", "1",
+                 "--no-progress", "--out", str(tmp_path / "s"), *sets]) == 0
+    out = _run("sweep_to_dataframe.py", tmp_path / "f.png", "--sweep", tmp_path / "s",
+               cwd=tmp_path)
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.startswith(f"{experiment}: reported test metric by")
+    assert axis in out.splitlines()[0]
+    # an experiment the sweep does not hold is named, not a traceback
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "sweep_to_dataframe.py"),
+                           str(tmp_path / "g.png"), "--sweep", str(tmp_path / "s"),
+                           "--experiment", "rotation-depth"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert f"holds no rotation-depth runs (it holds: {experiment})" in done.stderr
+    assert not (tmp_path / "g.png").exists()

@@ -161,8 +161,11 @@ def _cli_sweep(out: Path, *extra: str) -> subprocess.Popen:
             "--set", "widths=1,2,3,4,5,6,7,8,9,10", "--set", "epochs=12",
             "--set", "limit_train=600",
             *extra]
+    # SIGINT's default action restored in the child: a test suite started in the background
+    # (`pytest &`) passes on an ignored SIGINT, and Python then never raises KeyboardInterrupt
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_files(runs: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:

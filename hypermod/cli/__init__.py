@@ -69,18 +69,29 @@ def build_parser() -> argparse.ArgumentParser:
                    flags=run_flags).set_defaults(func=commands.cmd_run)
 
     def compare_flags(p: argparse.ArgumentParser) -> None:
+        from hypermod.models import METHODS
+
         add_rotation_flags(p, with_model=False)
         p.add_argument("--methods", default=None, metavar="A,B,...",
-                       help="conditioning methods to compare, from: hyper, embedding, "
-                            "concat-all, film, lowrank-hyper, chunked-hyper, partial-hyper, "
-                            "mlp (default: the paper's two at its sizes)")
+                       help="registered methods to compare, from: " + ", ".join(METHODS)
+                            + " (default: hyper,embedding); each gets the paper's sizes at "
+                            "--depth")
         p.add_argument("--budget", type=positive_int, default=None, metavar="N",
-                       help="match every method's trainable parameters to N (within 1%%, or "
-                            "say why not) by its encoder width")
+                       help="match every method's trainable parameters to N by its encoder "
+                            "width (the plain MLP by its width), within 1%% or saying why not")
+        p.add_argument("--init", choices=("default", "hyperfan"), default="default",
+                       help="initialization of the methods that generate weights (default: "
+                            "PyTorch's, as the reference)")
+        p.add_argument("--tune", action="append", default=None, metavar="lr=V1,V2,...",
+                       help="train every method at each learning rate at once (one ensemble) "
+                            "and report the one of lowest validation error (needs "
+                            "--val-fraction)")
 
-    sub.add_parser("compare", help="train both methods with the same settings",
-                   description="Train the hypernetwork and the embedding method with the "
-                               "same settings and print their test errors side by side.",
+    sub.add_parser("compare", help="train conditioning methods side by side",
+                   description="Train any registered conditioning methods (default: the "
+                               "hypernetwork and the embedding method) with the same data, "
+                               "seed and settings, and print their test errors side by "
+                               "side; --out writes each method's result as `run` does.",
                    flags=compare_flags).set_defaults(func=commands.cmd_compare)
 
     sub.add_parser("data", help="find or download data sets",

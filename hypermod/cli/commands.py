@@ -12,8 +12,6 @@ from pathlib import Path
 from hypermod.cli.args import check_out_dir, check_tensorboard
 from hypermod.cli.flags import rotation_run, sweep_context
 
-PAPER_METHODS = ("hyper", "embedding")
-
 
 def outcome(result: dict) -> str:
     """"test error E, test loss L", or where the run diverged."""
@@ -112,58 +110,77 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if result["status"] == "diverged" else 0
 
 
-def cmd_compare_zoo(args: argparse.Namespace) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Any registered methods on one task with one set of settings (one code path)."""
     from hypermod.data import load_dataset
-    from hypermod.experiments.conditioning_zoo.compare import compare_methods, parse_methods
+    from hypermod.training.compare import compare, parse_methods
+    from hypermod.training.run import CHECKPOINT
 
     methods = parse_methods("hyper,embedding" if args.methods is None else args.methods)
-    run = rotation_run(args, "hyper")
-    results = compare_methods(
-        methods, load_dataset(args.dataset, args.data_dir), run.train, args.budget,
-        args.limit_train, args.device, progress=not args.no_progress,
-        on_method=None if args.no_progress else lambda m: print(f"== {m} =="))
-    budget = f", budget {args.budget:,} trainable" if args.budget else ""
-    print(f"\nrotation prediction on {args.dataset}, {args.epochs} epochs, seed {args.seed}"
-          f"{budget}")
-    print(f"{'method':<14} {'test error':>10} {'test loss':>10} {'trainable':>11} "
-          f"{'primary':>9}  budget")
-    for r in results:
-        final = r.history[-1]
-        error = "diverged" if final.get("diverged") else f"{final['test_error']:.4f}"
-        loss = "-" if final.get("diverged") else f"{final['test_loss']:.4f}"
-        print(f"{r.method:<14} {error:>10} {loss:>10} {r.sizes['trainable']:>11,} "
-              f"{r.sizes['primary']:>9,}  {r.budget_note}")
-    return 1 if any(r.history[-1].get("diverged") for r in results) else 0
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    from hypermod.data import load_dataset
-    from hypermod.training.run import run_rotation
-    if args.methods is not None or args.budget:  # "" is an empty list, refused there
-        return cmd_compare_zoo(args)
-
-    runs = {method: rotation_run(args, method) for method in PAPER_METHODS}
+    coded = [m for m in methods if m in ("embedding", "concat-all", "film", "chunked-hyper")]
+    if args.embedding_dim is not None and not coded:
+        raise ValueError(f"--embedding-dim applies to methods with a code e(I), none of "
+                         f"{', '.join(methods)}")
+    run = rotation_run(args, "embedding")  # the template: every method's shared settings
+    tune = _compare_tune(args.tune)
+    check_tensorboard(args.tensorboard)
+    if args.tensorboard is not None and tune:
+        raise ValueError("--tensorboard draws single runs; with --tune the members' "
+                         "histories go to DIR/METHOD/tuning.json (--out)")
     if args.out is not None:
+        held = [str(args.out / m) for m in methods
+                if any((args.out / m / f).exists() for f in ("result.json", CHECKPOINT,
+                                                            "tuning.json"))]
+        if held:
+            raise ValueError(f"--out {args.out} already holds runs ({', '.join(held)}); "
+                             "choose another --out")
         check_out_dir(args.out)
     data = load_dataset(args.dataset, args.data_dir)
-    results = {}
-    for method, run in runs.items():
-        out = args.out / method if args.out is not None else None
-        if not args.no_progress:
-            print(f"== {method} ==")
-        results[method] = run_rotation(run, out, data=data, progress=not args.no_progress)
-    print(f"\nrotation prediction on {args.dataset}, depth {args.depth}, {args.epochs} epochs, "
-          f"seed {args.seed}")
-    print(f"{'method':<10} {'test error':>10} {'test loss':>10} {'trainable':>11}")
-    for method, result in results.items():
-        final, trainable = result["final"], result["param_counts"]["trainable"]
-        if result.get("status") == "diverged":
-            print(f"{method:<10} {'diverged':>10} {'-':>10} {trainable:>11,}  "
-                  f"({outcome(result)})")
-            continue
-        print(f"{method:<10} {final['test_error']:>10.4f} {final['test_loss']:>10.4f} "
-              f"{trainable:>11,}")
-    return 1 if any(r["status"] == "diverged" for r in results.values()) else 0
+    results = compare(run, methods, budget=args.budget, init=args.init, out_dir=args.out,
+                      data=data, tune_lrs=tune, progress=not args.no_progress,
+                      tensorboard=args.tensorboard,
+                      on_method=None if args.no_progress else lambda m: print(f"== {m} =="))
+    t = run.train
+    lrs = (f"lr chosen on validation from {', '.join(f'{v:g}' for v in tune)}" if tune
+           else f"lr {t.lr:g}")
+    budget = f", budget {args.budget:,} trainable" if args.budget else ""
+    print(f"\nrotation prediction on {args.dataset}: {t.optimizer}"
+          + (f" (momentum {t.momentum:g})" if t.momentum else "")
+          + f", {lrs}, encoder depth {args.depth}, {t.epochs} epochs, batch {t.batch_size}, "
+          f"one seed ({t.seed}){budget}; validation part {run.task.val_fraction:g}")
+    print(f"{'method':<14} {'lr':>8} {'test error':>10} {'test loss':>10} {'trainable':>11} "
+          f"{'primary':>9}  sizes")
+    for r in results:
+        row = r.row
+        diverged = r.status == "diverged" or row.get("diverged")
+        error = "diverged" if diverged else f"{row['test_error']:.4f}"
+        loss = "-" if diverged else f"{row['test_loss']:.4f}"
+        edge = " (grid edge: widen it)" if tune and r.lr in (min(tune), max(tune)) else ""
+        print(f"{r.method:<14} {r.lr:>8g} {error:>10} {loss:>10} {r.sizes['trainable']:>11,} "
+              f"{r.sizes['primary']:>9,}  {r.budget_note}{edge}")
+    if args.out is not None:
+        print(f"results: {args.out}/METHOD/" + ("tuning.json" if tune else "result.json"))
+    return 1 if any(r.status == "diverged" for r in results) else 0
+
+
+def _compare_tune(tunes: list[str] | None) -> list[float]:
+    """`--tune lr=a,b,...` as the learning rates (compare tunes lr only)."""
+    from hypermod.sweep import check_tuned
+
+    if not tunes:
+        return []
+    if len(tunes) > 1:
+        raise ValueError("compare tunes one setting, lr: give --tune once")
+    name, sep, values = tunes[0].partition("=")
+    if name.strip() != "lr" or not sep or not values.strip():
+        raise ValueError(f"--tune {tunes[0]!r}: compare tunes lr only, as --tune "
+                         "lr=V1,V2,...")
+    try:
+        lrs = [float(v) for v in values.split(",")]
+    except ValueError:
+        raise ValueError(f"--tune lr: values must be numbers, got {values!r}") from None
+    check_tuned("lr", lrs)
+    return lrs
 
 
 def cmd_data(args: argparse.Namespace) -> int:

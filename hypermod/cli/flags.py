@@ -30,14 +30,17 @@ def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
     p.add_argument("--dataset", choices=DATASETS, default="mnist",
                    help="data set; digits is bundled with scikit-learn (default: mnist)")
     if with_model:
-        p.add_argument("--model", choices=METHODS, default="hyper",
-                       help="hyper: g(x; f(I)); embedding: q([e(I), x]) (default: hyper)")
+        p.add_argument("--model", choices=METHODS, default="hyper", metavar="METHOD",
+                       help="a registered conditioning method: " + "; ".join(
+                           f"{name}: {m.summary}" for name, m in METHODS.items())
+                       + " (default: hyper), at the paper's sizes for --depth")
     p.add_argument("--depth", type=nonnegative_int, default=4,
                    help="hidden-to-hidden blocks in the encoder f or e (default: 4)")
     p.add_argument("--activation", default=None,
                    help="activation of g and q (default: elu for cifar10, relu otherwise)")
     p.add_argument("--embedding-dim", type=positive_int, default=None,
-                   help="E for the embedding method (default: 10 * d_x + 10)")
+                   help="E for the methods with a code e(I) (default: 10 * d_x + 10 for the "
+                        "embedding method, its own for the others)")
     p.add_argument("--epochs", type=positive_int, default=10, help="epochs (default: 10)")
     p.add_argument("--lr", type=positive_float, default=0.01,
                    help="learning rate (default: 0.01)")
@@ -45,6 +48,17 @@ def add_rotation_flags(p: argparse.ArgumentParser, with_model: bool) -> None:
                    help="optimizer (default: plain sgd, as the reference)")
     p.add_argument("--momentum", type=nonnegative_float, default=0.0,
                    help="SGD momentum (default: 0)")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=0.0,
+                   help="L2 penalty, decoupled for adamw (default: 0)")
+    p.add_argument("--val-fraction", type=nonnegative_float, default=0.0,
+                   help="share of the training images held out for validation, to choose "
+                        "on (default: 0, the paper's runs choose nothing)")
+    p.add_argument("--patience", type=positive_int, default=None,
+                   help="early stopping on validation: epochs without a better validation "
+                        "loss before a cut (or the stop); --epochs is then the cap "
+                        "(needs --val-fraction)")
+    p.add_argument("--cuts", type=nonnegative_int, default=0,
+                   help="learning-rate cuts (x0.3) before early stopping stops (default: 0)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="(default: 64)")
     p.add_argument("--test-batch-size", type=positive_int, default=1000, help="(default: 1000)")
     p.add_argument("--seed", type=seed, default=1,
@@ -88,10 +102,12 @@ def rotation_run(args: argparse.Namespace, method: str):
         train=TrainConfig(
             epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
             test_batch_size=args.test_batch_size, optimizer=args.optimizer,
-            momentum=args.momentum, seed=args.seed,
+            momentum=args.momentum, seed=args.seed, weight_decay=args.weight_decay,
+            patience=args.patience, cuts=args.cuts,
         ),
         task=RotationConfig(
-            binning=args.binning, interpolation=args.interpolation, test_seed=args.test_seed
+            binning=args.binning, interpolation=args.interpolation, test_seed=args.test_seed,
+            val_fraction=args.val_fraction
         ),
         limit_train=args.limit_train,
         device=args.device,

@@ -90,7 +90,8 @@ def match_budget(settings: MethodConfig, target: int, sizes: Sizes,
     first, second = by(turned), by(other_knob)
     by_encoder = first if turned == "encoder_hidden" else second
     best, got = _closest(first(settings), measure, target)
-    note = "matched by the " + ("encoder width" if first is by_encoder else "primary width")
+    note = ("matched by its width" if settings.method == "mlp" else "matched by the "
+            + ("encoder width" if first is by_encoder else "primary width"))
     empty = other_knob == "primary_hidden" and not settings.primary_hidden
     if abs(got - target) > TOLERANCE * target and other_knob is not None and not empty:
         # A coarse step: try nearby settings of the other width, each with its best first.

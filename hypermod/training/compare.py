@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from hypermod.data import ImageDataset, load_dataset
-from hypermod.models import MethodConfig, Sizes, counts, paper
+from hypermod.models import METHODS, MethodConfig, Sizes, counts, paper
 from hypermod.models.budget import match_budget
 from hypermod.results import code_version, make_record, write_json_atomic
 from hypermod.tasks import RotationTask
@@ -53,6 +53,21 @@ class Comparison:
     status: str
     lr: float
     tuning: list[tuple[float, float | None]] | None = None
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """"hyper,film" -> ("hyper", "film"); ValueError for an empty list, a method named
+    twice, or unknown names (listing the registered ones)."""
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not methods:
+        raise ValueError(f"--methods: empty list; name at least one of {', '.join(METHODS)}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"--methods: unknown {unknown}; choose from {', '.join(METHODS)}")
+    twice = sorted({m for m in methods if methods.count(m) > 1})
+    if twice:
+        raise ValueError(f"--methods: {', '.join(twice)} named twice; name each method once")
+    return methods
 
 
 def method_config(method: str, run: RotationRun, sizes: Sizes, budget: int | None,
@@ -134,6 +149,4 @@ def _tuned(spec: RotationRun, method: str, config: MethodConfig, sizes: Sizes, n
 
 
 def _plain(run: RotationRun) -> dict[str, Any]:
-    from dataclasses import asdict
-
     return asdict(run)
