@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hypermod.results import check_run_record, read_json, read_unit_files, write_atomic
+from hypermod.records import check_run_record, read_json, read_unit_files
+from hypermod.results import write_atomic
 
 # Row fields that hold parameter counts: by role (a dict), or the trainable total.
 _COUNT_FIELDS = ("param_counts", "trainable", "params")
@@ -39,7 +40,7 @@ def load_frame(directory: str | os.PathLike,
     str, int or float), as `Experiment.row_fields`; units of experiments not in it are
     checked for the basics only. A file that cannot be read, is not JSON or is not a
     finished record is left out, and so is a unit file that is not what its name says or
-    repeats a unit (see `results.read_unit_files`); `df.attrs["skipped"]` holds one
+    repeats a unit (see `records.read_unit_files`); `df.attrs["skipped"]` holds one
     message per such file, naming it and the problem (nothing is printed).
     """
     try:

@@ -10,7 +10,7 @@ from hypermod.config import override
 from hypermod.experiments import EXPERIMENTS, get_experiment, settings_for
 from hypermod.experiments.report import build_report, load_results
 from hypermod.models import conv_teacher, count_trainable, shallow_mlp
-from hypermod.results import unit_key
+from hypermod.records import unit_key
 from hypermod.sweep import SweepContext, run_sweep
 
 # Settings that make each experiment's smoke run take seconds on a CPU.

@@ -34,7 +34,7 @@ from hypermod.data import CorruptDataError, UnsafePickleError, load_dataset, rea
 from hypermod.data.cifar import _allowed_globals, read_cifar_batch
 from hypermod.experiments import get_experiment
 from hypermod.experiments.report import load_results
-from hypermod.results import check_unit_record, read_json, unit_key
+from hypermod.records import check_unit_record, read_json, unit_key
 
 EXAMPLES = int(os.environ.get("HYPERMOD_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -75,3 +75,79 @@ def test_theory_is_numbers_only():
             imports |= {a.name for a in node.names} if isinstance(node, ast.Import) \
                 else {node.module or ""}
     assert "torch" not in imports
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """module -> the hypermod modules it imports, anywhere in its code (a lazy import
+    inside a function counts: it only hides a cycle). `from package import module`
+    points at the module, not at the package's __init__."""
+    names = {_module_name(p) for p in MODULES}
+    graph = {}
+    for path in MODULES:
+        here = _module_name(path)
+        tree = ast.parse(path.read_text())
+        package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    root = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{root}.{base}" if base else root
+                for alias in node.names:
+                    full = f"{base}.{alias.name}"
+                    found.add(full if full in names else base)
+        graph[here] = {n for n in found if n in names and n != here}
+    return graph
+
+
+def test_no_import_cycles():
+    graph = _module_graph()
+    # Tarjan's strongly connected components, iteratively
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        cycles.append(sorted(component))
+            elif child not in index:
+                index[child] = low[child] = len(index)
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(graph[child]))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def test_the_cycle_check_finds_a_cycle(monkeypatch, tmp_path):
+    # the check itself can fail: two modules that import each other lazily
+    a, b = tmp_path / "hypermod" / "a.py", tmp_path / "hypermod" / "b.py"
+    a.parent.mkdir()
+    a.write_text("def f():\n    from hypermod import b\n")
+    b.write_text("from hypermod.a import f\n")
+    monkeypatch.setattr(__import__(__name__), "MODULES", [a, b])
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", tmp_path / "hypermod")
+    with pytest.raises(AssertionError, match="import cycles"):
+        test_no_import_cycles()

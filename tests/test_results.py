@@ -11,7 +11,8 @@ import pytest
 import torch
 
 import hypermod
-from hypermod.results import append_jsonl, code_version, environment, read_json, write_json_atomic
+from hypermod.records import read_json
+from hypermod.results import append_jsonl, code_version, environment, write_json_atomic
 
 
 def test_atomic_write_replaces_whole_files_with_normal_permissions(tmp_path):

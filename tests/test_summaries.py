@@ -9,9 +9,9 @@ import pytest
 from hypermod.experiments import assumption1, assumption2, rotation_depth, rotation_embedding
 from hypermod.experiments.modularity_scaling.summary import summarize as scaling_summary
 from hypermod.experiments.report import QUICK_MARK, build_report
+from hypermod.records import unit_key
 from hypermod.reporting import verdict
 from hypermod.reporting.verdict import HELD, INCONCLUSIVE, NOT_HELD, PART, Verdict
-from hypermod.results import unit_key
 from hypermod.sweep import config_record
 from hypermod.tasks import chance_error
 

@@ -22,7 +22,7 @@ import pytest
 
 import hypermod.results
 from hypermod.cli import main
-from hypermod.results import check_unit_record
+from hypermod.records import check_unit_record
 from hypermod.sweep import SweepContext, run_sweep
 
 KILLS = int(os.environ.get("HYPERMOD_KILLS", "3"))

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hypermod.cli import commands
+from hypermod.cli import commands, single
 from hypermod.cli.args import DeferredParser, Subcommands, path, positive_int
 from hypermod.cli.flags import (
     add_bounds_flags,
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="train one model and write its result file",
                    description="Train one model on a task and write DIR/result.json.",
                    epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
-                   flags=run_flags).set_defaults(func=commands.cmd_run)
+                   flags=run_flags).set_defaults(func=single.cmd_run)
 
     def compare_flags(p: argparse.ArgumentParser) -> None:
         from hypermod.models import METHODS
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "hypernetwork and the embedding method) with the same data, "
                                "seed and settings, and print their test errors side by "
                                "side; --out writes each method's result as `run` does.",
-                   flags=compare_flags).set_defaults(func=commands.cmd_compare)
+                   flags=compare_flags).set_defaults(func=single.cmd_compare)
 
     sub.add_parser("data", help="find or download data sets",
                    description="Show where data sets are found, or download one.",

@@ -4,7 +4,6 @@ from hypermod.data.catalog import (
     DATASETS,
     MNIST_MEAN,
     MNIST_STD,
-    ImageDataset,
     find_dataset,
     load_dataset,
     search_roots,
@@ -20,6 +19,7 @@ from hypermod.data.errors import (
 )
 from hypermod.data.fetch import fetch_dataset
 from hypermod.data.idx import read_idx, write_idx
+from hypermod.data.images import ImageDataset
 
 __all__ = [
     "DATASETS",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hypermod.data.catalog import NUM_CLASSES, ImageDataset
+from hypermod.data.cifar import NUM_CLASSES
+from hypermod.data.images import ImageDataset
 
 NUM_TRAIN = 1437  # of 1797 images; the remaining 360 are the test split
 SPLIT_SEED = 0

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from hypermod.experiments.registry import EXPERIMENTS
+from hypermod.records import read_unit_files
 from hypermod.reporting import Section, diverged_runs, markdown_table
-from hypermod.results import read_unit_files, write_atomic
+from hypermod.results import write_atomic
 from hypermod.sweep import Experiment, config_record, settings_differ
 from hypermod.sweep.spec import legacy_settings
 
@@ -42,7 +43,7 @@ def load_results(directory: str | Path) -> tuple[dict[str, list[dict[str, Any]]]
     say) or is not a finished unit record with the fields its experiment's report needs
     is left out; the second list holds one message per such file, naming it and the
     problem; so is a file that is not what its name says (a copy, an edited unit) or a
-    second result of one unit (see `hypermod.results.read_unit_files`).
+    second result of one unit (see `hypermod.records.read_unit_files`).
     """
     directory = Path(directory)
     paths = [*directory.glob("*/runs/*.json"), *directory.glob("runs/*.json")]

@@ -22,7 +22,8 @@ try:
 except ImportError:  # Windows: no advisory locks; concurrent copies are not guarded
     fcntl = None
 
-from hypermod.results import SCHEMA, check_unit_record, read_json, write_json_atomic
+from hypermod.records import check_unit_record, read_json
+from hypermod.results import SCHEMA, write_json_atomic
 from hypermod.sweep.spec import config_record, legacy_settings, settings_differ
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hypermod.data import ImageDataset, load_dataset
-from hypermod.models import METHODS, MethodConfig, Sizes, counts, paper
+from hypermod.models import METHODS, MethodConfig, Sizes, counts, get_method, paper
 from hypermod.models.budget import match_budget
 from hypermod.results import code_version, make_record, write_json_atomic
 from hypermod.tasks import RotationTask
@@ -70,14 +70,19 @@ def parse_methods(text: str) -> tuple[str, ...]:
     return methods
 
 
+def has_code(method: str) -> bool:
+    """Whether the registered `method` has a code e(I) whose size E can be set."""
+    return hasattr(get_method(method).config(), "embedding_dim")
+
+
 def method_config(method: str, run: RotationRun, sizes: Sizes, budget: int | None,
                   init: str = "default") -> tuple[MethodConfig, str]:
     """The paper's sizes for `method` at the run's depth and activation (and E), with
     `init` where the method generates weights, matched to `budget` when given."""
     base = run.model
     depth = base.encoder_depth
-    config = paper(method, depth, base.activation, getattr(base, "embedding_dim", None)
-                   if method in ("embedding", "film", "concat-all", "chunked-hyper") else None)
+    config = paper(method, depth, base.activation,
+                   getattr(base, "embedding_dim", None) if has_code(method) else None)
     if init != "default":
         if not hasattr(config, "init"):
             raise ValueError(f"--init {init} applies to methods that generate weights, not "
