@@ -8,7 +8,10 @@ its models). Same model, optimizer (SGD, lr 0.01) and batch size (64) in both; a
 counts the data pipeline, forward, backward and the optimizer step.
 
 Then the same two data pipelines alone, without a model. Also prints the FLOPs of one
-training step (counted by torch's FlopCounterMode), the GFLOP/s that achieves, and a
+training step (counted by torch's FlopCounterMode), the GFLOP/s that achieves, the
+GFLOP/s of the step's own matrix products (recorded from one step, same shapes and order)
+run back to back with nothing between them, the step's share of that rate (what the rest
+of the step costs: activations, the optimizer, batch building, Python), and a
 large-matmul GFLOP/s measured in the same run.
 """
 
@@ -23,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from hypermod.data import load_dataset
@@ -111,6 +115,45 @@ def step_flops(model, task, batch: int = 64) -> int:
     return counter.get_total_flops()
 
 
+MATMULS = ("mm", "addmm", "bmm", "baddbmm")
+
+
+class _RecordMatmuls(TorchDispatchMode):
+    """Notes the shapes of every matrix product dispatched while active."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name in MATMULS:
+            self.calls.append((name, [tuple(a.shape) if isinstance(a, torch.Tensor) else a
+                                      for a in args]))
+        return func(*args, **(kwargs or {}))
+
+
+def step_matmul_rate(model, task, flops: int, batch: int = 64, reps: int = 50) -> float:
+    """GFLOP/s of the step's own matrix products (same shapes, same order) run alone,
+    with nothing else between them: what the step would reach if it were all matmul."""
+    (x, instance), y = task.batch_from(torch.arange(batch),
+                                        task.train_noise(batch, torch.Generator().manual_seed(0)))
+    with _RecordMatmuls() as recorder:
+        F.cross_entropy(model(x, instance), y).backward()
+    model.zero_grad(set_to_none=True)
+    ops = []
+    for name, shapes in recorder.calls:
+        op = getattr(torch, name)
+        ops.append((op, [torch.randn(s) if isinstance(s, tuple) else s for s in shapes]))
+    for op, args in ops:
+        op(*args)
+    start = time.perf_counter()
+    for _ in range(reps):
+        for op, args in ops:
+            op(*args)
+    return flops * reps / (time.perf_counter() - start) / 1e9
+
+
 def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
@@ -133,7 +176,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, MNIST "
           f"{data.train_images.shape[0]} training images from {data.source}")
     print(f"{'method':<10} {'hypermod':>10} {'reference':>10} {'ratio':>6} "
-          f"{'GFLOP/step':>10} {'GFLOP/s':>8}")
+          f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'its matmuls alone':>17} {'share':>6}")
     for method in ("hyper", "embedding"):
         torch.manual_seed(0)
         model = build_model(paper(method, args.depth), Sizes(784, 784, 12))
@@ -141,12 +184,16 @@ def main() -> None:
         ours = time_hypermod(model, task, args.steps, args.warmup)
         ref = time_reference(model, data.train_images, args.steps, args.warmup)
         gflops = flops / 64 * ours / 1e9
+        alone = step_matmul_rate(model, task, flops)
         print(f"{method:<10} {ours:>10.0f} {ref:>10.0f} {ours / ref:>5.1f}x "
-              f"{flops / 1e9:>10.3f} {gflops:>8.1f}")
+              f"{flops / 1e9:>10.3f} {gflops:>8.1f} {alone:>17.1f} {gflops / alone:>6.0%}")
     ours, ref = time_pipelines(task, data.train_images)
     print(f"{'pipeline':<10} {ours:>10.0f} {ref:>10.0f} {ours / ref:>5.1f}x "
           f"(data pipeline alone: batches of (x, I, label), no model)")
-    print(f"samples/s; large matmul 2048^3 fp32 in this run: {matmul_gflops():.1f} GFLOP/s")
+    large = matmul_gflops()
+    print(f"samples/s; GFLOP/s of the step, of the step's own matmuls (same shapes) run "
+          f"alone, and the step's share of that; large matmul 2048^3 fp32 in this run: "
+          f"{large:.1f} GFLOP/s")
 
 
 if __name__ == "__main__":

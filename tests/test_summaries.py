@@ -310,3 +310,70 @@ def test_settings_table_lists_the_union_of_the_grids(tmp_path):
     # first seen in file order: files are named by their unit keys
     assert "| units ran | dataset: digits, mnist; method: embedding, hyper; depth: 2 |" in text
     assert QUICK_MARK not in text
+
+
+def _tuned_depth_records(curves):
+    """rotation-depth records with tuned lr and early stopping: {(method, depth, lr):
+    [(val errors per epoch, test errors per epoch) per seed]}; the last row names the best
+    validation epoch, as the loop does."""
+    out = []
+    for (m, d, lr), seeds in curves.items():
+        for seed, (vals, tests) in enumerate(seeds, 1):
+            best = min(range(len(vals)), key=lambda i: vals[i]) + 1
+            rows = [{"dataset": "mnist", "method": m, "depth": d, "lr": lr, "seed": seed,
+                     "epoch": e, "val_error": v, "test_error": t, "trainable": 100}
+                    for e, (v, t) in enumerate(zip(vals, tests), 1)]
+            rows[-1].update(stop="cap", best_epoch=best)
+            out.append(_record("rotation-depth", rows, {"binning": "reference"},
+                               ("dataset", "method", "depth", "lr")))
+    return out
+
+
+def test_rotation_depth_at_tuned_lrs_is_set_beside_the_papers_fixed_setting(tmp_path):
+    # 12 epochs; at lr 0.01 (the paper's) after epoch 10 the embedding method is lower,
+    # but each method's chosen lr (on validation) makes the hypernetwork lower
+    def curve(at10, later, val_later):
+        tests = [0.5] * 9 + [at10, later, later]
+        vals = [0.6] * 9 + [at10 + 0.01, val_later, val_later]
+        return vals, tests
+
+    jitter = (0.0, 0.004, 0.008)
+    records = _tuned_depth_records({
+        ("hyper", 2, 0.01): [curve(0.30 + j, 0.30 + j, 0.40) for j in jitter],
+        ("hyper", 2, 0.1): [curve(0.30 + j, 0.10 + j, 0.11 + j) for j in jitter],
+        ("embedding", 2, 0.01): [curve(0.20 + j, 0.20 + j, 0.25 + j) for j in jitter],
+        ("embedding", 2, 0.1): [curve(0.40 + j, 0.40 + j, 0.45) for j in jitter],
+    })
+    s = rotation_depth.summarize(records)
+    tuned = s["datasets"]["mnist"]["depths"][0]["pair"]
+    assert tuned.outcome == "first"  # hyper lower at the chosen lrs (0.1 and 0.01)
+    assert tuned.first.stats()["mean"] == pytest.approx(0.104)
+    fixed = s["fixed"]
+    assert (fixed["lr"], fixed["epochs"], fixed["stopped"]) == (0.01, 10, 0)
+    at_paper = fixed["datasets"]["mnist"]["depths"][0]["pair"]
+    assert at_paper.outcome == "second"  # embedding lower at lr 0.01, epoch 10
+    assert at_paper.first.stats()["mean"] == pytest.approx(0.304)
+    from hypermod.experiments.rotation_depth.report import agreement
+
+    assert agreement(s, "mnist") == ([], [2])
+    section = rotation_depth.report(records, tmp_path)
+    assert ("at the paper's fixed setting (lr 0.01, epoch 10) in the same runs: "
+            "**did not hold**") in section.claim
+    assert "the answer per depth is the same at 0 of 1 depths (it differs at depth 2)" \
+        in section.claim
+    assert len(section.tables) == 3  # chosen lrs, the fixed setting, the lr selection
+    assert section.tables[1].startswith("At the paper's fixed setting (lr 0.01, epoch 10)")
+
+
+def test_rows_at_an_epoch_count_runs_that_stopped_before_it():
+    from hypermod.reporting.stats import rows_at_epoch
+
+    rows = [{"lr": 0.01, "epoch": e, "test_error": 0.5 - e / 100} for e in (1, 2, 3)]
+    short = [{"lr": 0.01, "epoch": 1, "test_error": 0.4, "stop": "rule", "best_epoch": 1}]
+    broke = [{"lr": 0.01, "epoch": 1, "test_error": 0.4},
+             {"lr": 0.01, "epoch": 2, "diverged": True, "test_error": None}]
+    other = [{"lr": 0.1, "epoch": e, "test_error": 0.3} for e in (1, 2, 3)]
+    records = [{"rows": r} for r in (rows, short, broke, other)]
+    found, stopped = rows_at_epoch(records, 3, lr=0.01)
+    assert found == [rows[2], broke[1]]  # the diverged run is a failure, not left out
+    assert stopped == 1

@@ -25,6 +25,29 @@ def final_rows(records: Iterable[dict[str, Any]]) -> list[Row]:
     return out
 
 
+def rows_at_epoch(records: Iterable[dict[str, Any]], epoch: int, **where: Any
+                  ) -> tuple[list[Row], int]:
+    """Each run's row at `epoch`, for the runs whose rows match `where` (field=value), as
+    the last row of a run asked for `epoch` epochs would be: the training loop does the
+    same steps whatever the cap, so a longer run passes through it. A run that diverged
+    before `epoch` gives its diverged row (a failure); one that stopped early before it
+    gives none. Returns (rows, runs that stopped before `epoch`)."""
+    out, stopped = [], 0
+    for record in records:
+        rows = record["rows"]
+        if not rows or any(rows[0].get(k) != v for k, v in where.items()):
+            continue
+        at = next((row for row in rows if row["epoch"] == epoch), None)
+        last = max(rows, key=lambda row: row["epoch"])
+        if at is not None and not at.get("diverged"):
+            out.append(at)
+        elif last.get("diverged") and last["epoch"] <= epoch:
+            out.append(last)
+        else:
+            stopped += 1
+    return out, stopped
+
+
 def stopping_counts(rows: Iterable[Row], records: Iterable[dict[str, Any]]) -> dict[str, int]:
     """How the runs ended: stopped by the rule, at the epoch cap, diverged (records'
     last rows), or trained all epochs without a stopping rule ("fixed")."""

@@ -1,18 +1,14 @@
-"""rotation-depth: test error of both methods as the encoder (f or e) deepens.
-
-The paper's figure of rotation prediction on MNIST and CIFAR-10: hypernetwork and
-embedding method at encoder depth 2..9 (the reference's `--experiment depth`), trained
-with plain SGD, batch 64, for 10 epochs; E = 10 d_x + 10 for the embedding method.
+"""rotation-depth's report: the paper's claim judged per depth, figures and tables; with
+tuned learning rates, each method at its own rate chosen on validation, beside the paper's
+fixed setting read from the same runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from hypermod.experiments.rotation import RotationRun, default_activation, unit_rows
-from hypermod.models import paper
+from hypermod.experiments.rotation_depth.experiment import FULL, NAME
 from hypermod.reporting import (
     Section,
     final_rows,
@@ -30,129 +26,8 @@ from hypermod.reporting.selection import (
     selection_markdown,
     tuned_fields,
 )
-from hypermod.reporting.stats import stopping_counts
-from hypermod.sweep import (
-    Experiment,
-    SweepContext,
-    Unit,
-    check_settings,
-    check_tuned,
-    tuned_units,
-    unit,
-)
-from hypermod.tasks import RotationConfig, chance_error
-from hypermod.training import TrainConfig
-
-NAME = "rotation-depth"
-
-
-@dataclass(frozen=True)
-class RotationDepthConfig:
-    """Settings of rotation-depth; the defaults are the paper's.
-
-    Attributes:
-        datasets: data sets to run on.
-        methods: "hyper" and/or "embedding".
-        depths: encoder depths (hidden-to-hidden blocks of f and e).
-        seeds: repetitions per (data set, method, depth); seeds 1..seeds.
-        epochs, lr, batch_size: plain SGD as in the reference.
-        limit_train, limit_test: use only the first N images (None: all).
-        binning, interpolation: rotation-task settings (reference defaults).
-        val_fraction: share of the training images held out for validation (0: the
-            paper's runs choose nothing, so all of them train).
-        tune_lr: learning rates to train every (method, depth) at, seeds x values as one
-            ensemble; the report chooses one per method and depth on validation data.
-            Empty: `lr` alone, as the paper.
-        patience, cuts: early stopping on validation (see `TrainConfig`); `epochs` is then
-            the cap. None: every run trains all its epochs, as the paper.
-    """
-
-    datasets: tuple[str, ...] = ("mnist", "cifar10")
-    methods: tuple[str, ...] = ("hyper", "embedding")
-    depths: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 9)
-    seeds: int = 5
-    epochs: int = 10
-    lr: float = 0.01
-    batch_size: int = 64
-    limit_train: int | None = None
-    limit_test: int | None = None
-    binning: str = "reference"
-    interpolation: str = "nearest"
-    val_fraction: float = 0.0
-    tune_lr: tuple[float, ...] = ()
-    patience: int | None = None
-    cuts: int = 0
-
-    # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "tune_lr": [],
-                                         "patience": None, "cuts": 0}
-
-    def __post_init__(self) -> None:
-        check_settings(self, nonempty=("datasets", "methods", "depths"),
-                       positive=("seeds", "epochs", "lr", "batch_size"),
-                       optional_positive=("limit_train", "limit_test"))
-        # The components check the rest with their own messages.
-        TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
-                    patience=self.patience, cuts=self.cuts)
-        check_tuned("lr", self.tune_lr)
-        if (self.tune_lr or self.patience) and not self.val_fraction:
-            raise ValueError("tune_lr and patience choose on validation data: set "
-                             "val_fraction (for example 0.1)")
-        RotationConfig(binning=self.binning, interpolation=self.interpolation,
-                       val_fraction=self.val_fraction)
-        for method in self.methods:
-            for depth in self.depths:
-                paper(method, depth)
-
-
-FULL = RotationDepthConfig()
-QUICK = RotationDepthConfig(
-    datasets=("digits",), depths=(2, 5, 9), seeds=2, epochs=10, lr=0.05,
-    limit_train=2000, limit_test=1000,
-)
-
-
-def units(config: RotationDepthConfig) -> list[Unit]:
-    """Seed-major, so that an interrupted sweep holds whole curves for the first seeds."""
-    return tuned_units([
-        unit(seed, dataset=d, method=m, depth=depth)
-        for seed in range(1, config.seeds + 1)
-        for d in config.datasets
-        for depth in config.depths
-        for m in config.methods
-    ], config)
-
-
-def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> RotationRun:
-    p = dict(item.point)
-    return RotationRun(
-        dataset=p["dataset"],
-        model=paper(p["method"], p["depth"], activation=default_activation(p["dataset"])),
-        train=TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
-                          seed=item.seed, patience=config.patience, cuts=config.cuts),
-        task=RotationConfig(binning=config.binning, interpolation=config.interpolation,
-                            val_fraction=config.val_fraction),
-        limit_train=config.limit_train,
-        limit_test=config.limit_test,
-        device=ctx.device,
-    )
-
-
-def run(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> list[dict[str, Any]]:
-    """Train one model; one row per epoch."""
-    return unit_rows(_spec(config, item, ctx), [item], ctx, NAME)[item.key]
-
-
-def run_ensemble(config: RotationDepthConfig, items: list[Unit],
-                 ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
-    """Train the seeds of one grid point as one ensemble; rows per seed as `run` gives."""
-    return unit_rows(_spec(config, items[0], ctx), items, ctx, NAME)
-
-
-# What `report` reads from every row (checked before: a file without them is skipped).
-ROW_FIELDS = {"dataset": str, "method": str, "depth": int,
-              "test_error": float, "trainable": int}
-
+from hypermod.reporting.stats import rows_at_epoch, stopping_counts
+from hypermod.tasks import chance_error
 
 METHODS = ("hyper", "embedding")
 BY = ("dataset", "method", "depth")
@@ -185,24 +60,50 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     chance = chance_error(12, records[0]["config"].get("binning", "reference"))
     finals, selection = choose(every, tuned, BY, "val_error", chance)
     stats = group_stats(finals, ("dataset", "method", "depth"), "test_error")
-    params = {(r["dataset"], r["method"], r["depth"]): r["trainable"] for r in finals}
     out: dict[str, Any] = {"epochs": max(r["epoch"] for r in finals), "chance": chance,
                            "stats": stats, "datasets": {}, "tuned": tuned,
                            "selection": selection,
                            "chosen": {_key(r) for r in finals},
                            "stopping": stopping_counts(finals, records)}
-    for judgement in judge(claim(chance), finals):
+    out["datasets"] = _judged(finals, chance)
+    longest = max(row["epoch"] for r in records for row in r["rows"])
+    if list(tuned) == ["lr"] and any(r["lr"] == FULL.lr for r in every) \
+            and longest >= FULL.epochs:
+        fixed, stopped = rows_at_epoch(records, FULL.epochs, lr=FULL.lr)
+        out["fixed"] = {"lr": FULL.lr, "epochs": FULL.epochs, "stopped": stopped,
+                        "datasets": _judged(fixed, chance)}
+    return out
+
+
+def _judged(rows: list[dict[str, Any]], chance: float) -> dict[str, Any]:
+    """The claim judged on one row per run: per data set, each depth's pair, the verdict
+    and its counts, and each method's mean over the depths."""
+    params = {(r["dataset"], r["method"], r["depth"]): r["trainable"] for r in rows}
+    out = {}
+    for judgement in judge(claim(chance), rows):
         name = judgement.at["dataset"]
         depths = [{"depth": p.at["depth"], "pair": p,
                    **{f"{m}_params": params.get((name, m, p.at["depth"])) for m in METHODS}}
                   for p in sorted(judgement.pairs, key=lambda p: p.at["depth"])]
         means = {m: [getattr(d["pair"], side).stats()["mean"] for d in depths]
                  for m, side in zip(METHODS, ("first", "second"))}
-        out["datasets"][name] = {
+        out[name] = {
             "depths": depths, "verdict": judgement.verdict, "count": judgement.counts,
             **{f"mean_{m}": (sum(v) / len(v) if v and None not in v else None)
                for m, v in means.items()}}
     return out
+
+
+def agreement(summary: dict[str, Any], name: str) -> tuple[list[int], list[int]]:
+    """The depths where the answer (hyper lower, embedding lower, within noise, ...) is
+    the same at the chosen learning rates as at the paper's fixed setting, and those
+    where it differs."""
+    tuned = {d["depth"]: d["pair"].outcome for d in summary["datasets"][name]["depths"]}
+    fixed = {d["depth"]: d["pair"].outcome
+             for d in summary["fixed"]["datasets"].get(name, {}).get("depths", [])}
+    both = sorted(set(tuned) & set(fixed))
+    return ([d for d in both if tuned[d] == fixed[d]],
+            [d for d in both if tuned[d] != fixed[d]])
 
 
 def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path) -> Section:
@@ -230,19 +131,23 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
     curves = _learning_curves(chosen, datasets, outdir)
     tuning = plotting.selection_figure(summary["selection"], "lr", ("method", "depth"),
                                        "dataset", outdir / "figures" / f"{NAME}-lr.png")
-    table_rows, claims = [], []
-    for name, data in summary["datasets"].items():
-        for d in data["depths"]:
-            cells = pair_cells(d["pair"], WORDS)
-            table_rows.append({"dataset": name, "depth": d["depth"], **cells,
-                               "hyper_params": d["hyper_params"] or "",
-                               "embedding_params": d["embedding_params"] or ""})
-        claims.append(_claim(name, data))
-    table = markdown_table(table_rows, [
-        ("dataset", "data set"), ("depth", "depth"), ("first", "hypernetwork test error"),
-        ("second", "embedding test error"), *PAIR_COLUMNS,
-        ("hyper_params", "hyper trainable"), ("embedding_params", "embedding trainable"),
-    ])
+    claims = [_claim(name, data) for name, data in summary["datasets"].items()]
+    tables = [_pair_table(summary["datasets"])]
+    fixed = summary.get("fixed")
+    if fixed:
+        setting = f"lr {fixed['lr']:g}, epoch {fixed['epochs']}"
+        tables.append(f"At the paper's fixed setting ({setting}), read from the same runs:"
+                      "\n\n" + _pair_table(fixed["datasets"]))
+        for i, name in enumerate(summary["datasets"]):
+            same, other = agreement(summary, name)
+            claims[i] += (f"; at the paper's fixed setting ({setting}) in the same runs: "
+                          + _claim(name, fixed["datasets"][name], named=False)
+                          + f"; the answer per depth is the same at {len(same)} of "
+                          f"{len(same) + len(other)} depths"
+                          + (f" (it differs at depth {', '.join(map(str, other))})"
+                             if other else ""))
+    if summary["selection"]:
+        tables.append(selection_markdown(summary["selection"], BY, ("lr",)))
     return Section(
         title="Rotation prediction against encoder depth",
         claim="Paper: the hypernetwork reaches a lower test error than the embedding method "
@@ -250,16 +155,41 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
               "every depth judged, in part when at some; one Welch test per depth, Holm over "
               "the depths of a data set). Here " + "; ".join(claims) + ".",
         figures=[str(f.relative_to(outdir)) for f in (figure, curves, tuning) if f],
-        tables=[table] + ([selection_markdown(summary["selection"], BY, ("lr",))]
-                          if summary["selection"] else []),
+        tables=tables,
         notes=[verdict.rules_note("welch", "holm", "seeds", "failures"),
                *choice_notes(summary["tuned"], summary["selection"], BY,
-                             summary["stopping"], summary["epochs"])],
+                             summary["stopping"], summary["epochs"]),
+               *([_fixed_note(fixed)] if fixed else [])],
     )
 
 
-def _claim(name: str, data: dict[str, Any]) -> str:
-    text = f"on {name}: {data['verdict'].markdown()}"
+def _pair_table(datasets: dict[str, Any]) -> str:
+    rows = []
+    for name, data in datasets.items():
+        for d in data["depths"]:
+            rows.append({"dataset": name, "depth": d["depth"], **pair_cells(d["pair"], WORDS),
+                         "hyper_params": d["hyper_params"] or "",
+                         "embedding_params": d["embedding_params"] or ""})
+    return markdown_table(rows, [
+        ("dataset", "data set"), ("depth", "depth"), ("first", "hypernetwork test error"),
+        ("second", "embedding test error"), *PAIR_COLUMNS,
+        ("hyper_params", "hyper trainable"), ("embedding_params", "embedding trainable"),
+    ])
+
+
+def _fixed_note(fixed: dict[str, Any]) -> str:
+    stopped = (f"; {fixed['stopped']} run(s) at lr {fixed['lr']:g} stopped early before "
+               f"epoch {fixed['epochs']} and are left out of it" if fixed["stopped"] else "")
+    return (f"The paper's fixed setting is read from the runs at lr {fixed['lr']:g}: each "
+            f"one's test error after epoch {fixed['epochs']}, the last epoch of the paper's "
+            f"runs. The training loop takes the same steps whatever its cap, so that row is "
+            f"what a {fixed['epochs']}-epoch run with the same seed ends with; these runs "
+            f"train on the same images as the tuned ones (the validation part held out)"
+            f"{stopped}.")
+
+
+def _claim(name: str, data: dict[str, Any], named: bool = True) -> str:
+    text = (f"on {name}: " if named else "") + data['verdict'].markdown()
     depths = data["depths"]
     if not depths:
         return text
@@ -302,19 +232,3 @@ def _learning_curves(records: list[dict[str, Any]], datasets: list[str], outdir:
         ax.set(title=name, xlabel="epoch", ylabel="test error")
         ax.legend(fontsize=6, ncol=2)
     return plotting.save(fig, outdir / "figures" / f"{NAME}-curves.png")
-
-
-EXPERIMENT = Experiment(
-    name=NAME,
-    description="hypernetwork vs embedding method on rotation prediction, encoder depth 2..9",
-    full=FULL,
-    quick=QUICK,
-    datasets=("digits", "mnist", "fashion-mnist", "cifar10"),
-    units=units,
-    run=run,
-    run_ensemble=run_ensemble,
-    grid_fields=("datasets", "methods", "depths", "seeds", "tune_lr"),
-    tunable=("lr",),
-    report=report,
-    row_fields=ROW_FIELDS,
-)
