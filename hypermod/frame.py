@@ -159,7 +159,8 @@ def _unit_rows(record: dict[str, Any], path: Path) -> list[dict[str, Any]]:
     status = "diverged" if any(row.get("diverged") for row in record["rows"]) else "finished"
     out = []
     for row in record["rows"]:
-        metrics = {k: v for k, v in row.items() if k not in _COUNT_FIELDS}
+        # a row's settings dict (the zoo's) as dotted columns, like the config's
+        metrics = dict(_flat({k: v for k, v in row.items() if k not in _COUNT_FIELDS}, ""))
         counts = _counts(row.get("param_counts"))
         for key in ("trainable", "params"):  # assumption2 calls its total "params"
             if isinstance(row.get(key), int):

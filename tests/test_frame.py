@@ -143,3 +143,28 @@ def test_missing_directory_and_missing_pandas(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises
     with pytest.raises(ImportError, match=r"pip install 'hypermod\[frame\]'"):
         load_frame(tmp_path)
+
+
+def test_zoo_settings_are_columns_and_the_metric_is_named(tmp_path, capsys):
+    # issue 19 item 7: the zoo's settings dict was a Python repr in the CSV, and the
+    # MSE of INR and regression sat in test_error with nothing naming it
+    pytest.importorskip("pandas")
+    from hypermod.cli import main
+
+    assert main(["--threads", "1", "sweep", "conditioning-zoo", "--quick", "--seeds", "1",
+                 "--out", str(tmp_path / "z"), "--set", "methods=hyper",
+                 "--set", "budgets=5000", "--set", "datasets=digits",
+                 "--set", "tasks=rotation,inr", "--set", "epochs=1",
+                 "--set", "limit_train=100", "--set", "limit_test=50"]) == 0
+    printed = capsys.readouterr()
+    lines = (printed.out + printed.err).splitlines()
+    # each job is named before its epoch lines, which name the task's metric
+    heading = next(i for i, line in enumerate(lines)
+                   if line.startswith("conditioning-zoo: dataset-digits_task-inr"))
+    assert lines[heading + 1].startswith("epoch 1: ") and "test MSE" in lines[heading + 1]
+    frame = load_frame(tmp_path / "z")
+    assert "settings" not in frame.columns
+    assert (frame["settings.encoder_depth"] == 2).all()
+    assert dict(zip(frame["task"], frame["error_name"])) == {"rotation": "error", "inr": "MSE"}
+    assert main(["export", str(tmp_path / "z"), "--csv", str(tmp_path / "z.csv")]) == 0
+    assert "{'" not in (tmp_path / "z.csv").read_text()

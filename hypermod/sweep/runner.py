@@ -222,8 +222,11 @@ def _run_units(experiment: Experiment, config: Any, store: SweepStore, todo: lis
                     mine.append(item)
             bar.update(len(group) - len(mine))
             if mine:
-                bar.set_postfix_str(mine[0].key + (f" +{len(mine) - 1} seeds"
-                                                   if len(mine) > 1 else ""), refresh=False)
+                what = mine[0].key + (f" +{len(mine) - 1} more in one ensemble"
+                                      if len(mine) > 1 else "")
+                bar.set_postfix_str(what, refresh=False)
+                if context.progress:  # the epoch lines that follow name no unit
+                    log(f"{experiment.name}: {what}")
                 yield Job(experiment, config, tuple(mine), context.settings)
 
     def done(job: Job, outcome: Outcome) -> None:

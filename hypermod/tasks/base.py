@@ -33,6 +33,8 @@ class Task(Protocol):
         """The fixed test set, in order."""
         ...
 
+    # Optional: `error_name`, what `errors` counts when it is not wrong predictions (a
+    # regression task's "MSE"): the loop's lines name it; the records keep "test_error".
     # Optional: a task with a validation part (held out of the training data, to choose
     # on) also has `num_val: int > 0` and `val_batches(batch_size)` like `test_batches`;
     # the loop then records val_loss and val_error beside the test metrics each epoch.

@@ -133,6 +133,8 @@ class INRTask:
         limit_train, limit_test: keep only the first N training / test images.
     """
 
+    error_name = "MSE"  # what `errors` sums, so what the loop's "test_error" holds
+
     def __init__(
         self,
         data: ImageDataset,

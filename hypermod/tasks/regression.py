@@ -22,6 +22,8 @@ class RegressionTask:
     """Batches of ((x (B, n, m1), I (B, m2)), y (B, n)) on the device of `train`; with
     `val`, a validation set (new instances, to choose on) scored like the test set."""
 
+    error_name = "MSE"  # what `errors` sums, so what the loop's "test_error" holds
+
     def __init__(self, train: SyntheticSet, test: SyntheticSet, val: SyntheticSet | None = None):
         for name, other in (("test", test), ("val", val)):
             if other is not None and (train.x.shape[2:] != other.x.shape[2:]

@@ -206,7 +206,8 @@ def train(
                 histories[k].append(row)
                 rows.append(row)
             if progress:
-                say(_epoch_line(epoch, rows, alive, n * size / seconds))
+                say(_epoch_line(epoch, rows, alive, n * size / seconds,
+                                getattr(task, "error_name", "error")))
             if path is not None:
                 save_checkpoint(path, model, state, gens, histories, settings)
             if on_epoch is not None:
@@ -265,16 +266,17 @@ def fit(model: nn.Module, task: Task, config: TrainConfig, progress: bool = True
     return train(model, task, config, progress=progress, on_epoch=hook, **options)[0]
 
 
-def _epoch_line(epoch: int, rows: list[Row | None], alive: list[bool], speed: float) -> str:
+def _epoch_line(epoch: int, rows: list[Row | None], alive: list[bool], speed: float,
+                error: str = "error") -> str:
     if len(rows) == 1:
         row = rows[0]
         if row is None or row.get("diverged"):
             return (f"epoch {epoch}: the loss became NaN or infinite; stopping, the run "
                     f"diverged (last finite train loss: {row and row['last_finite_loss']})")
         return (f"epoch {epoch}: train loss {row['train_loss']:.4f}  test loss "
-                f"{row['test_loss']:.4f}  test error {row['test_error']:.4f}  "
+                f"{row['test_loss']:.4f}  test {error} {row['test_error']:.4f}  "
                 f"({speed:.0f} samples/s)")
     errors = [r["test_error"] for r in rows if r is not None and not r.get("diverged")]
-    return (f"epoch {epoch}: {sum(alive)}/{len(rows)} members training, test error "
+    return (f"epoch {epoch}: {sum(alive)}/{len(rows)} members training, test {error} "
             f"{min(errors, default=math.nan):.4f}..{max(errors, default=math.nan):.4f} "
             f"({speed:.0f} samples/s)")

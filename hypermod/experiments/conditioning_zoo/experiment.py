@@ -197,7 +197,8 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
     roles = counts(match.config, sizes)
     extra = {"trainable": roles["trainable"], "primary": roles["primary"],
              "budget_ok": match.ok, "budget_note": match.note,
-             "settings": asdict(match.config), "param_counts": roles}
+             "settings": asdict(match.config), "param_counts": roles,
+             "error_name": getattr(task, "error_name", "error")}  # what test_error holds
     return {u.key: [{**u.as_dict(), **row, **extra} for row in history[:-1]]
             + [{**u.as_dict(), **history[-1], **extra, **score}]
             for u, history, score in zip(items, histories, scores)}
