@@ -28,6 +28,19 @@ def band(ax, stats: Sequence[Row], x: str, label: str, marker: str = "o") -> Non
     ax.fill_between(xs, lo, hi, alpha=0.2, color=line.get_color(), linewidth=0)
 
 
+def dodged(ax, stats: Sequence[Row], x: str, label: str, slot: int, slots: int,
+           connect: bool = True, spread: float = 0.05) -> None:
+    """Mean with +-1 std error bars against `x` on a log axis, each of `slots` series
+    shifted by its own small factor (`slot` of them) so that bars at one x stay apart;
+    `connect` draws the line between a series' points (off where x is not the design's
+    axis, so that points sharing an x do not make vertical lines)."""
+    stats = sorted((r for r in stats if r["mean"] is not None), key=lambda r: r[x])
+    shift = (1 + spread) ** (slot - (slots - 1) / 2) if slots > 1 else 1.0
+    ax.errorbar([r[x] * shift for r in stats], [r["mean"] for r in stats],
+                yerr=[r["std"] for r in stats], marker="o", markersize=4, capsize=2,
+                linestyle="-" if connect else "none", linewidth=1, label=label)
+
+
 def label_ticks(ax, values: Sequence[float]) -> None:
     """Put x ticks at exactly `values`, written out in full (a log axis's own overlap)."""
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())

@@ -46,7 +46,14 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         tuned = tuned_fields(mine, TUNABLE)
         mine, selection = choose(mine, tuned, ("method", "budget"), select,
                                  chance_level(task))
-        table = group_stats(mine, ("method", "budget"), "test_error")
+        # the figure's means are over the runs that trained; failures are counted apart
+        trained = [r for r in mine if not verdict.failed(r.get("test_error"),
+                                                         chance_level(task))]
+        table = group_stats(trained, ("method", "budget"), "test_error")
+        failures = {}
+        for r in mine:
+            key = f"{r['method']}@{r['budget']}"
+            failures[key] = failures.get(key, 0) + (r not in trained)
         sizes = {(r["method"], r["budget"]): (r["trainable"], r["primary"],
                                               r.get("budget_ok", True)) for r in mine}
         test_psnr, heldout_psnr = _psnr(mine, "test_psnr"), _psnr(mine, "heldout_psnr")
@@ -68,6 +75,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                                "heldout_psnr": heldout_psnr.get((method, budget))})
             rankings.append({"budget": budget, "best": ranking.best, "ranked": ranked})
         out["tasks"].append({"dataset": dataset, "task": task, "stats": table,
+                             "failures": failures,
                              "sizes": {f"{m}@{b}": v for (m, b), v in sizes.items()},
                              "rankings": rankings, "tuned": tuned,
                              "selection": selection})
@@ -81,17 +89,24 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
     for entry in summary["tasks"]:
         dataset, task = entry["dataset"], entry["task"]
         label = f"{task} on {dataset}"
-        fig, axes = plotting.panels(2, f"conditioning-zoo: {label}")
-        for method in dict.fromkeys(s["method"] for s in entry["stats"]):
+        fig, axes = plotting.panels(2, f"conditioning-zoo: {label} (mean ± std over the "
+                                       "runs that trained)", width=5.8)
+        methods = list(dict.fromkeys(s["method"] for s in entry["stats"]))
+        for slot, method in enumerate(methods):
             rows = [dict(s, trainable=entry["sizes"][f"{method}@{s['budget']}"][0],
                          primary=entry["sizes"][f"{method}@{s['budget']}"][1])
                     for s in entry["stats"] if s["method"] == method]
-            plotting.band(axes[0], rows, "trainable", method)
-            plotting.band(axes[1], rows, "primary", method)
-        for ax, x in zip(axes, ("trainable parameters (matched budgets)",
+            lost = sum(v for k, v in entry["failures"].items() if k.startswith(method + "@"))
+            name = method + (f" ({lost} failed, left out)" if lost else "")
+            plotting.dodged(axes[0], rows, "trainable", name, slot, len(methods))
+            plotting.dodged(axes[1], rows, "primary", name, 0, 1, connect=False)
+        budgets = sorted({s["budget"] for s in entry["stats"]})
+        for ax, x in zip(axes, ("trainable parameters (the budget; points shifted apart)",
                                 "primary-network parameters (g or q)")):
-            ax.set(xscale="log", xlabel=x, ylabel=f"{METRIC[task]} (mean ± std over seeds)")
-            ax.legend(fontsize=6)
+            ax.set(xscale="log", xlabel=x, ylabel=METRIC[task])
+        plotting.label_ticks(axes[0], budgets)
+        if axes[1].get_legend_handles_labels()[0]:  # none when every run failed
+            axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1))
         path = plotting.save(fig, outdir / "figures" / f"{NAME}-{dataset}-{task}.png")
         figures.append(str(path.relative_to(outdir)))
         rows = []
