@@ -79,7 +79,9 @@ def selection_figure(table: Sequence[Row], x: str, series: Sequence[str], panel:
     table is empty. `table` is `hypermod.reporting.selection.choose`'s."""
     if not table:
         return None
-    panels_ = list(dict.fromkeys(r[panel] for r in table))
+    panels_ = sorted(dict.fromkeys(r[panel] for r in table),
+                     key=lambda v: (not isinstance(v, (int, float)), v if isinstance(
+                         v, (int, float)) else str(v)))
     fig, axes = panels(len(panels_), f"Tuning {x}: chosen on validation data (circled)")
     for ax, name in zip(axes, panels_):
         mine = [r for r in table if r[panel] == name and r["mean"] is not None]
@@ -92,6 +94,7 @@ def selection_figure(table: Sequence[Row], x: str, series: Sequence[str], panel:
                 if r["chosen"]:
                     ax.plot(r[x], r["mean"], "o", markersize=9, markerfacecolor="none",
                             color=drawn.get_color())
-        ax.set(title=str(name), xscale="log", xlabel=x, ylabel=ylabel)
+        title = f"{panel} {name:,}" if isinstance(name, int) else str(name)
+        ax.set(title=title, xscale="log", xlabel=x, ylabel=ylabel)
         ax.legend(fontsize=6, ncol=2)
     return save(fig, path)

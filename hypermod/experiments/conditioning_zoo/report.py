@@ -146,9 +146,9 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
         tables.append(f"**{label}**\n\n" + markdown_table(rows, columns))
         if entry["tuned"]:
             tuning = plotting.selection_figure(
-                entry["selection"], entry["tuned"][0], ("method", "budget"), "budget",
+                entry["selection"], entry["tuned"][0], ("method",), "budget",
                 outdir / "figures" / f"{NAME}-{dataset}-{task}-tuning.png",
-                ylabel=f"validation {METRIC[task]} (mean over seeds)")
+                ylabel=f"validation {METRIC[task].removeprefix('test ')} (mean over seeds)")
             figures.append(str(tuning.relative_to(outdir)))
             notes.append(f"{label}: " + rule_text(entry["tuned"], ("method", "budget"))
                          + (" " + edge_note(entry["selection"], entry["tuned"],
