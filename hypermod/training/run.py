@@ -214,6 +214,51 @@ def run_rotation(run: RotationRun, out_dir: str | Path | None = None,
     return result
 
 
+def load_run(out_dir: str | Path, device: str | torch.device = "cpu"
+             ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The trained model of a `hypermod run` folder, in eval mode, and its result record.
+
+        model, record = load_run("runs/h4")
+        task = RotationTask(load_dataset(record["config"]["dataset"]),
+                            RotationConfig(**record["config"]["task"]))
+        (x, I), y = next(task.test_batches(256))   # normalized images, (B, C, H, W)
+        logits = model(x, I)                        # (B, num_bins)
+
+    The weights are those of the epoch the run reports: its last, or with early stopping
+    its best validation epoch (kept in the checkpoint beside the last weights). Reads
+    result.json and checkpoint.pt (tensors only, no code runs) and raises ValueError
+    naming the file when either is missing a part or they disagree on the epoch.
+    """
+    from hypermod.models import get_method
+    from hypermod.records import check_run_record, read_json
+    from hypermod.training.checkpoint import load_checkpoint
+
+    out_dir = Path(out_dir)
+    record = check_run_record(read_json(out_dir / "result.json"), out_dir / "result.json")
+    if record["status"] != "finished":
+        raise ValueError(f"{out_dir}: the run {record['status']}; no trained model to load")
+    saved = dict(record["config"]["model"])
+    method = get_method(saved.pop("method"))
+    defaults = method.config()
+    model_config = method.config(**{k: tuple(v) if isinstance(getattr(defaults, k, None), tuple)
+                                     else v for k, v in saved.items()})
+    channels, height, width = record["dataset"]["image_shape"]
+    d = channels * height * width
+    sizes = Sizes(d, d, RotationConfig(**record["config"]["task"]).num_bins)
+    state = load_checkpoint(out_dir / CHECKPOINT, device)
+    last = record["epochs"][-1]
+    if state["epoch"] != last["epoch"]:
+        raise ValueError(f"{out_dir / CHECKPOINT}: holds epoch {state['epoch']}, but "
+                         f"result.json ends at epoch {last['epoch']}")
+    weights = state["model"]
+    best = state["optimizer"].get("best") if isinstance(state["optimizer"], dict) else None
+    if last.get("best_epoch") and best:  # early stopping: the reported epoch's weights
+        weights = best.get(0, best.get("0"))
+    model = build_model(model_config, sizes).to(device)
+    model.load_state_dict(weights)
+    return model.eval(), record
+
+
 def hparams(run: RotationRun) -> dict[str, Any]:
     """What TensorBoard's HPARAMS table shows of a run: its settings but the device."""
     settings = asdict(run)
