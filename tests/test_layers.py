@@ -25,22 +25,31 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """The hypermod modules that `path` imports (absolute imports; relative ones resolved)."""
+def _import_targets(path: Path):
+    """(module, names) for each import in `path`, relative ones resolved: `import a.b`
+    gives ("a.b", ()), `from a import b, c` gives ("a", ("b", "c"))."""
     tree = ast.parse(path.read_text())
     here = _module_name(path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
-    found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
+            for alias in node.names:
+                yield alias.name, ()
         elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
             if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                found.add(f"{base}.{node.module}" if node.module else base)
-            elif node.module:
-                found.add(node.module)
-                found |= {f"{node.module}.{a.name}" for a in node.names}
+                root = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{root}.{base}" if base else root
+            if base:
+                yield base, tuple(a.name for a in node.names)
+
+
+def _imports(path: Path) -> set[str]:
+    """The hypermod modules that `path` imports (absolute imports; relative ones resolved)."""
+    found = set()
+    for module, names in _import_targets(path):
+        found.add(module)
+        found |= {f"{module}.{name}" for name in names}
     return {name for name in found if name == "hypermod" or name.startswith("hypermod.")}
 
 
@@ -84,21 +93,14 @@ def _module_graph() -> dict[str, set[str]]:
     names = {_module_name(p) for p in MODULES}
     graph = {}
     for path in MODULES:
-        here = _module_name(path)
-        tree = ast.parse(path.read_text())
-        package = here if path.name == "__init__.py" else here.rpartition(".")[0]
         found = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    root = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                    base = f"{root}.{base}" if base else root
-                for alias in node.names:
-                    full = f"{base}.{alias.name}"
-                    found.add(full if full in names else base)
+        for module, imported in _import_targets(path):
+            if not imported:
+                found.add(module)
+            for name in imported:
+                full = f"{module}.{name}"
+                found.add(full if full in names else module)
+        here = _module_name(path)
         graph[here] = {n for n in found if n in names and n != here}
     return graph
 
