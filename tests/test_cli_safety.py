@@ -376,3 +376,18 @@ def test_ray_retries_without_the_ray_executor_is_refused(tmp_path, capsys):
     assert main(["sweep", "assumption2", "--ray-retries", "5", "--out", str(tmp_path / "o")]) == 2
     assert "--ray-retries" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_into_a_folder_holding_its_runs_is_refused_untouched(tmp_path, capsys):
+    args = ["--threads", "1", "compare", "rotation", "--dataset", "digits", "--methods",
+            "hyper,film", "--depth", "0", "--epochs", "1", "--limit-train", "64",
+            "--no-progress", "--out", str(tmp_path / "c")]
+    assert main(args) == 0
+    before = {p: p.read_bytes() for p in (tmp_path / "c").rglob("*") if p.is_file()}
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--out {tmp_path / 'c'} already holds runs" in err and "choose another --out" in err
+    assert {p: p.read_bytes() for p in (tmp_path / "c").rglob("*") if p.is_file()} == before
+    assert main([*args[:-2], "--embedding-dim", "64", "--methods", "hyper"]) == 2
+    assert "--embedding-dim applies to methods with a code e(I), none of hyper" in \
+        capsys.readouterr().err
