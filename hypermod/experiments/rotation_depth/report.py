@@ -71,7 +71,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             and longest >= FULL.epochs:
         fixed, stopped = rows_at_epoch(records, FULL.epochs, lr=FULL.lr)
         out["fixed"] = {"lr": FULL.lr, "epochs": FULL.epochs, "stopped": stopped,
-                        "datasets": _judged(fixed, chance)}
+                        "datasets": _judged(fixed, chance),
+                        "stats": group_stats(fixed, BY, "test_error")}
     return out
 
 
@@ -112,9 +113,12 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
     stops = summary["stopping"]
     when = (f"after {summary['epochs']} epochs" if stops["rule"] + stops["cap"] == 0 else
             f"at each run's best validation epoch (cap {summary['epochs']})")
-    fig, axes = plotting.panels(len(datasets), f"Rotation prediction: test error {when} "
-                                               "against encoder depth"
-                                + (", lr chosen on validation" if summary["tuned"] else ""))
+    fixed = summary.get("fixed")
+    fig, axes = plotting.panels(len(datasets), f"Rotation prediction: test error {when}\n"
+                                "against encoder depth"
+                                + ("; lr chosen on validation" if summary["tuned"] else "")
+                                + (f" (dashed: lr {fixed['lr']:g}, epoch {fixed['epochs']})"
+                                   if fixed else ""))
     for ax, name in zip(axes, datasets):
         for method, label in (("hyper", "hypernetwork g(x; f(I))"),
                               ("embedding", "embedding q([e(I), x])")):
@@ -122,6 +126,12 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                     and s["method"] == method]
             if rows:
                 plotting.band(ax, rows, "depth", label)
+            at_paper = [s for s in (fixed or {}).get("stats", [])
+                        if s["dataset"] == name and s["method"] == method and s["mean"]]
+            if at_paper:
+                ax.plot([s["depth"] for s in at_paper], [s["mean"] for s in at_paper], "--",
+                        color=ax.get_lines()[-1].get_color() if rows else None, linewidth=1,
+                        label=f"{method} at lr {fixed['lr']:g}, epoch {fixed['epochs']}")
         ax.axhline(chance, color="grey", linestyle=":", label=f"best constant guess ({chance:.3f})")
         ax.set(title=name, xlabel="encoder depth (hidden blocks of f / e)",
                ylabel="test error (mean ± std over seeds)")
