@@ -67,8 +67,10 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                            "stopping": stopping_counts(finals, records)}
     out["datasets"] = _judged(finals, chance)
     longest = max(row["epoch"] for r in records for row in r["rows"])
+    # with learning-rate cuts a run's epoch-10 row is no longer a fixed-lr run's
+    uncut = all(not r["config"].get("cuts") for r in records)
     if list(tuned) == ["lr"] and any(r["lr"] == FULL.lr for r in every) \
-            and longest >= FULL.epochs:
+            and longest >= FULL.epochs and uncut:
         fixed, stopped = rows_at_epoch(records, FULL.epochs, lr=FULL.lr)
         out["fixed"] = {"lr": FULL.lr, "epochs": FULL.epochs, "stopped": stopped,
                         "datasets": _judged(fixed, chance),
