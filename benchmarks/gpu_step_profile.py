@@ -16,7 +16,8 @@ import torch
 from hypermod.data import load_dataset
 from hypermod.models import Ensemble, Sizes, build_model, paper
 from hypermod.tasks import RotationTask
-from hypermod.training import Accel, TrainConfig, _Stepper, make_optimizer
+from hypermod.training import Accel, TrainConfig, make_optimizer
+from hypermod.training.step import Stepper
 
 
 def per_step(fn, steps: int) -> float:
@@ -49,7 +50,7 @@ def profile(method: str, task: RotationTask, seeds: list[int], steps: int) -> No
         members.append(build_model(paper(method, 4), Sizes(784, 784, 12)))
     model = Ensemble(members).to(device)
     optimizer = make_optimizer(TrainConfig(), model.parameters())
-    stepper = _Stepper(model, task, optimizer, Accel(cuda_graphs=True), device)
+    stepper = Stepper(model, task, optimizer, Accel(cuda_graphs=True), device, stacked=True)
     gens = [torch.Generator(device=device).manual_seed(s) for s in seeds]
     orders = torch.stack([torch.randperm(task.num_train, generator=g, device=device)
                           for g in gens])
