@@ -145,13 +145,9 @@ def _tuned(spec: RotationRun, method: str, config: MethodConfig, sizes: Sizes, n
     if where is not None:
         write_json_atomic(where / "tuning.json", make_record({
             "kind": "rotation-tuning", "status": status, "method": method,
-            "config": {**_plain(spec), "tune_lr": [float(v) for v in lrs]}, "rule": RULE,
+            "config": {**asdict(spec), "tune_lr": [float(v) for v in lrs]}, "rule": RULE,
             "chosen_lr": float(lrs[best]), "param_counts": trained.param_counts,
             "members": [{"lr": float(lr), "epochs": h} for lr, h in zip(lrs, trained.histories)],
         }, trained.device, started, time.perf_counter() - wall))
     return Comparison(method, config, counts(config, sizes), note, rows[best], status,
                       float(lrs[best]), list(zip(map(float, lrs), scores)))
-
-
-def _plain(run: RotationRun) -> dict[str, Any]:
-    return asdict(run)

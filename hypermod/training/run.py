@@ -253,7 +253,7 @@ def load_run(out_dir: str | Path, device: str | torch.device = "cpu"
     weights = state["model"]
     best = state["optimizer"].get("best") if isinstance(state["optimizer"], dict) else None
     if last.get("best_epoch") and best:  # early stopping: the reported epoch's weights
-        weights = best.get(0, best.get("0"))
+        weights = best["0"]  # member 0 (BestWeights saves its keys as text)
     model = build_model(model_config, sizes).to(device)
     model.load_state_dict(weights)
     return model.eval(), record

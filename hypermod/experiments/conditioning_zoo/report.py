@@ -47,13 +47,13 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         mine, selection = choose(mine, tuned, ("method", "budget"), select,
                                  chance_level(task))
         # the figure's means are over the runs that trained; failures are counted apart
-        trained = [r for r in mine if not verdict.failed(r.get("test_error"),
-                                                         chance_level(task))]
-        table = group_stats(trained, ("method", "budget"), "test_error")
-        failures = {}
-        for r in mine:
+        failed = [verdict.failed(r.get("test_error"), chance_level(task)) for r in mine]
+        table = group_stats([r for r, f in zip(mine, failed) if not f], ("method", "budget"),
+                            "test_error")
+        failures: dict[str, int] = {}
+        for r, f in zip(mine, failed):
             key = f"{r['method']}@{r['budget']}"
-            failures[key] = failures.get(key, 0) + (r not in trained)
+            failures[key] = failures.get(key, 0) + f
         sizes = {(r["method"], r["budget"]): (r["trainable"], r["primary"],
                                               r.get("budget_ok", True)) for r in mine}
         test_psnr, heldout_psnr = _psnr(mine, "test_psnr"), _psnr(mine, "heldout_psnr")
