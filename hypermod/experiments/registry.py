@@ -12,6 +12,7 @@ from hypermod.experiments import (
     assumption2,
     conditioning_zoo,
     modularity_scaling,
+    oracle_scaling,
     rotation_depth,
     rotation_embedding,
 )
@@ -25,6 +26,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         assumption1.EXPERIMENT,
         assumption2.EXPERIMENT,
         modularity_scaling.EXPERIMENT,
+        oracle_scaling.EXPERIMENT,
         conditioning_zoo.EXPERIMENT,
     )
 }
