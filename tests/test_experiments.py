@@ -28,6 +28,8 @@ TINY = {
                          "test_instances=32", "points=8"],
     "modularity-scaling": ["widths=1,4", "mlp_widths=4", "encoder_widths=8,16", "max_steps=20",
                            "train_instances=64", "test_instances=32", "val_instances=32"],
+    "oracle-scaling": ["m2s=1,2", "hyper_widths=1,4", "embedding_widths=1,4", "epochs=2",
+                       "polish_steps=2"],
 }
 
 

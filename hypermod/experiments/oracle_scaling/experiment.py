@@ -94,10 +94,10 @@ class OracleConfig:
     lr: float = 1e-2
     batch_fraction: float = 0.25
     steps_per_epoch: int = 16
-    epochs: int = 250
+    epochs: int = 400
     patience: int = 15
     cuts: int = 3
-    polish_steps: int = 200
+    polish_steps: int = 300
     seeds: int = 10
     structured: structured.StructuredConfig = structured.FULL
 
@@ -160,7 +160,8 @@ def units(config: OracleConfig) -> list[Unit]:
                 out += [unit(seed, **point, method="embedding", width=w, K=k_max, E=e)
                         for e in config.code_dims[1:]]
     if "structured" in config.datasets:
-        out += structured.units(config.structured)
+        # its own number of seeds, at most the sweep's (so --seeds 1 means one here too)
+        out += structured.units(config.structured, min(config.seeds, config.structured.seeds))
     return out
 
 

@@ -56,7 +56,8 @@ class StructuredConfig:
             points per instance); the test instances are new.
         batch_instances, lr, epochs, patience, cuts: Adam through the one loop, early
             stopping on the validation set with cuts; `epochs` the cap.
-        seeds: its own number of seeds (initialization, order and the sets' draw).
+        seeds: its own number of seeds (initialization, order and the sets' draw), at
+            most the sweep's.
     """
 
     m1: int = 1
@@ -70,11 +71,11 @@ class StructuredConfig:
     embedding_dim: int = 16
     mlp_widths: tuple[int, ...] = (16, 32, 64, 128, 256)
     activation: str = "tanh"
-    train_instances: int = 2048
+    train_instances: int = 4096
     val_instances: int = 256
     test_instances: int = 512
     points: int = 16
-    batch_instances: int = 128
+    batch_instances: int = 256
     lr: float = 3e-3
     epochs: int = 150
     patience: int = 8
@@ -103,10 +104,10 @@ QUICK = StructuredConfig(m2=4, teacher_primary=8, teacher_width=16, hyper_widths
                          batch_instances=64, epochs=10, patience=3, cuts=1, seeds=3)
 
 
-def units(config: StructuredConfig) -> list[Unit]:
-    """One unit per seed and architecture (method, width, encoder)."""
+def units(config: StructuredConfig, seeds: int) -> list[Unit]:
+    """One unit per seed (1..seeds) and architecture (method, width, encoder)."""
     out = []
-    for seed in range(1, config.seeds + 1):
+    for seed in range(1, seeds + 1):
         point = {"target": "structured", "m1": config.m1, "m2": config.m2}
         out += [unit(seed, **point, method="hyper", width=w, encoder=e)
                 for w in config.hyper_widths for e in config.hyper_encoders]
