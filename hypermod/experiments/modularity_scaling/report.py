@@ -215,6 +215,11 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
         figures=[str(f.relative_to(outdir)) for f in figures],
         tables=tables,
         notes=[
+            "This is the realistic setting, with finite encoders. The decisive test of the "
+            "rates is `oracle-scaling` ([its report](../oracle-scaling/report.md) in "
+            "docs/results): there f and e are free tables on K fixed instances, so no point "
+            "can be limited by its encoder, and its four verdicts were written before its "
+            "run.",
             verdict.rules_note("interval", "seeds"),
             "What a verdict is about: the theorems bound the size of the best approximator; "
             "these runs measure trained networks. A trained g steeper than m1/r says that "
