@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from hypermod.experiments.oracle_scaling import analysis, rules
+from hypermod.experiments.oracle_scaling import analysis, rules, structured
 from hypermod.reporting import Section, markdown_table
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.inference import ALPHA
@@ -139,23 +139,28 @@ def points_table(rows: list[dict[str, Any]]) -> str:
         ("cert", "uniform-kink least squares RMSE")])
 
 
+def _sizes(entry: dict[str, Any], method: str) -> str:
+    """The geometric mean over seeds of a method's size at the entry's eps."""
+    values = [v for v in entry["sizes"][method] if v is not None]
+    reached = f"{len(values)} of {len(entry['sizes'][method])} seeds"
+    return f"{np.exp(np.mean(np.log(values))):,.0f} ({reached})" if values else f"- ({reached})"
+
+
+def _ratio(entry: dict[str, Any], method: str) -> str:
+    mean, low, high, n = entry[method]
+    if not n:
+        return "-"
+    return f"{mean:.1f}x [{low:.1f}, {high:.1f}] (n={n})" if math.isfinite(low) \
+        else f"{mean:.1f}x (n={n})"
+
+
 def totals_table(result: dict[str, Any]) -> str:
     rows = []
     for entry in result["table"]:
-        def sizes(method: str) -> str:
-            values = [v for v in entry["sizes"][method] if v is not None]
-            reached = f"{len(values)} of {len(entry['sizes'][method])} seeds"
-            return (f"{np.exp(np.mean(np.log(values))):,.0f} ({reached})" if values
-                    else f"- ({reached})")
-
-        def ratio(method: str) -> str:
-            mean, low, high, n = entry[method]
-            return "-" if not n else (f"{mean:.1f}x [{low:.1f}, {high:.1f}] (n={n})"
-                                      if math.isfinite(low) else f"{mean:.1f}x (n={n})")
-        rows.append({"eps": f"{entry['eps']:.3f}" + (" (eps*)" if entry["eps"]
-                                                      == result["eps_star"] else ""),
-                     "hyper": sizes("hyper"), "embedding": sizes("embedding"),
-                     "mlp": sizes("mlp"), "re": ratio("embedding"), "rm": ratio("mlp")})
+        star = " (eps*)" if entry["eps"] == result["eps_star"] else ""
+        rows.append({"eps": f"{entry['eps']:.3f}{star}", "hyper": _sizes(entry, "hyper"),
+                     "embedding": _sizes(entry, "embedding"), "mlp": _sizes(entry, "mlp"),
+                     "re": _ratio(entry, "embedding"), "rm": _ratio(entry, "mlp")})
     return markdown_table(rows, [("eps", "test RMSE eps"),
                                  ("hyper", "hypernetwork f + g (geometric mean)"),
                                  ("embedding", "embedding e + q"), ("mlp", "plain MLP"),
@@ -260,7 +265,7 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
     """Verdicts, fits, controls, points and totals from the unit records."""
     rows = [rec["rows"][-1] for rec in records if rec["rows"]]
     result = analysis.analyze(rows)
-    totals = analysis.totals(rows)
+    totals = structured.totals(rows)
     lines, tables, figures, notes = [], [], [], []
     if result:
         v = result["verdicts"]
