@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from hypermod.experiments.oracle_scaling import analysis, rules
-from hypermod.experiments.oracle_scaling.experiment import (
-    OracleConfig,
+from hypermod.experiments.oracle_scaling import analysis, rules, structured
+from hypermod.experiments.oracle_scaling.experiment import OracleConfig, units
+from hypermod.experiments.oracle_scaling.fitting import (
     member_errors,
     polish,
     uniform_knots_rmse,
-    units,
 )
 from hypermod.models import Ensemble
 from hypermod.models.oracle import OracleEmbedding, OracleHyper
@@ -250,8 +249,8 @@ def test_structured_verdict_reads_the_ratio_at_the_smallest_common_error():
     hyper = _structured("hyper", {100: 0.2, 300: 0.05})
     others = (_structured("embedding", {2000: 0.3, 9000: 0.1, 30000: 0.06}) +
               _structured("mlp", {3000: 0.3, 12000: 0.1, 40000: 0.06}))
-    result = analysis.totals(hyper + others)
+    result = structured.totals(hyper + others)
     assert result["eps_star"] == pytest.approx(0.06, rel=0.1)
     assert result["verdict"].word == HELD  # 30000/300 = 100x and 40000/300 = 133x
     close = _structured("embedding", {200: 0.3, 900: 0.06}) + _structured("mlp", {300: 0.06})
-    assert analysis.totals(hyper + close)["verdict"].word == NOT_HELD
+    assert structured.totals(hyper + close)["verdict"].word == NOT_HELD

@@ -206,3 +206,29 @@ def test_zoo_summary_gives_psnr_for_inr_and_no_test_with_one_seed():
     assert ranking["ranked"][0]["psnr"] == pytest.approx(20.0)
     assert ranking["ranked"][0]["heldout_psnr"] == pytest.approx(12.5)
     assert ranking["ranked"][1]["pair"].outcome == "too few"
+
+
+def test_mip_starts_as_its_plain_network_on_a_constant_norm_input():
+    """mip-hyper: theta_I = theta_0 + f(phi(I)) with f's output layer at zero, so every
+    instance starts with theta_0; phi(I) has norm sqrt(d_I) whatever I is."""
+    from hypermod.models.generators import magnitude_invariant
+
+    model = _model("mip-hyper", **CONFIGS[0])
+    instance = torch.randn(5, D_I, dtype=torch.float64) * torch.tensor([[0.1], [1], [10],
+                                                                        [100], [1e4]])
+    norms = magnitude_invariant(instance).norm(dim=1)
+    torch.testing.assert_close(norms, torch.full((5,), math.sqrt(D_I), dtype=torch.float64))
+    with torch.no_grad():
+        theta = model.f(instance)
+    torch.testing.assert_close(theta, model.f.base.expand(5, -1))
+    weights = split_params(theta[:1], model.g.param_shapes)
+    first = weights["layers.0.weight"][0]
+    assert first.var().item() == pytest.approx(2 / D_X, rel=0.5)  # Kaiming, as a plain g
+    assert weights["layers.0.bias"].abs().max().item() == 0
+    # after one step f no longer outputs zero: the instance now moves the weights
+    x = torch.randn(5, D_X, dtype=torch.float64)
+    model(x, instance).pow(2).sum().backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    with torch.no_grad():
+        moved = model.f(instance) - model.f.base
+    assert moved.abs().max() > 0 and not torch.allclose(moved[0], moved[1])

@@ -32,6 +32,7 @@ from hypermod.models.settings import (
     HyperConfig,
     LowRankConfig,
     MethodConfig,
+    MIPConfig,
     MLPConfig,
     PartialConfig,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "HyperConfig",
     "HyperNetwork",
     "LowRankConfig",
+    "MIPConfig",
     "MLPConfig",
     "MLPPrimary",
     "MLPSpec",

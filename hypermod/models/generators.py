@@ -5,6 +5,8 @@ weights (B, P) of the primary network g, so `HyperNetwork(generator, g)` runs an
 - `ChunkedGenerator`: one shared generator applied to learned chunk embeddings together
   with the instance code (Oswald et al., ICLR 2020), so the output layer is one chunk wide.
 - `PartialGenerator`: only g's last k layers are generated; the others are shared weights.
+- `MIPGenerator`: magnitude-invariant parametrization (Ortiz, Guttag and Dalca, ICLR 2024):
+  theta_I = theta_0 + f(phi(I)), the input encoded with a constant norm.
 
 Each reports its trainable parameters by role (`param_counts`), which `HyperNetwork`
 passes on, and `generated_per_instance` (the numbers f itself emits per instance).
@@ -185,3 +187,55 @@ class PartialGenerator(nn.Module):
     def param_counts(self) -> dict[str, int]:
         return {"f": count_trainable(self.trunk), "shared": count_trainable(self.shared),
                 "g_generated": self.generated_per_instance}
+
+
+def magnitude_invariant(instance: Tensor) -> Tensor:
+    """phi(I): each coordinate u as (cos a, sin a) with a = (pi / 2) sigmoid(u), so that
+    ||phi(I)|| = sqrt(d_I) for every instance. (B, d_I) -> (B, 2 d_I)."""
+    angle = (math.pi / 2) * torch.sigmoid(instance)
+    return torch.cat([torch.cos(angle), torch.sin(angle)], dim=1)
+
+
+class MIPGenerator(nn.Module):
+    """theta_I = theta_0 + f(phi(I)): magnitude-invariant parametrization (MIP).
+
+    Ortiz, Guttag and Dalca (ICLR 2024) trace slow, unstable hypernetwork training to the
+    generated weights' magnitude growing with the input's, and remove it in two ways,
+    both here: the input is encoded with a constant norm (`magnitude_invariant`), and f
+    predicts an additive change to learned weights theta_0 instead of the weights
+    themselves. Their inputs lie in [0, 1], encoded as (cos, sin) of (pi / 2) u; ours may
+    lie anywhere (images, [-1, 1]), so u passes through a sigmoid first. theta_0 starts as
+    a plain g would (Kaiming-normal weights, zero biases) and f's output layer starts at
+    zero, so the model starts as the plain network g(x; theta_0): both are our choices.
+
+    Args:
+        trunk: maps (B, 2 d_I) to (B, P), P = g's number of weights; its last module must
+            be an `nn.Linear` (zeroed here).
+        spec: g's architecture.
+    """
+
+    def __init__(self, trunk: nn.Sequential, spec: MLPSpec):
+        super().__init__()
+        head = trunk[-1]
+        if not isinstance(head, nn.Linear) or head.out_features != num_generated(spec.shapes):
+            raise ValueError(f"MIPGenerator needs a trunk ending in nn.Linear(..., "
+                             f"{num_generated(spec.shapes)}), got {head}")
+        self.trunk, self.spec = trunk, spec
+        parts = []
+        for shape in spec.shapes.values():
+            value = torch.zeros(shape)
+            if len(shape) == 2:
+                _kaiming_(value)
+            parts.append(value.flatten())
+        self.base = nn.Parameter(torch.cat(parts))
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.zero_()
+
+    def forward(self, instance: Tensor) -> Tensor:
+        """(B, d_I) -> (B, P) g's weights in `MLPSpec.shapes` order."""
+        return self.base + self.trunk(magnitude_invariant(instance))
+
+    def param_counts(self) -> dict[str, int]:
+        return {"f": count_trainable(self.trunk), "base": self.base.numel(),
+                "g_generated": self.base.numel()}

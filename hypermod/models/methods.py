@@ -14,6 +14,7 @@
 | lowrank-hyper | g with W_I = W0 + A(I) B(I), rank r per layer |
 | chunked-hyper | g's weights from one shared generator over learned chunk embeddings |
 | partial-hyper | g with only its last k layers generated |
+| mip-hyper | g with theta_I = theta_0 + f(phi(I)), ||phi(I)|| constant (Ortiz et al., 2024) |
 | mlp | a plain MLP on [x, I] (the paper's "standard network") |
 
 Each entry's count is written from `hypermod.theory`'s primitives, apart from the module
@@ -37,10 +38,15 @@ from hypermod.models.concat import ConcatNetwork
 from hypermod.models.conditioned import ConcatAllNetwork, FiLMNetwork
 from hypermod.models.embedding import EmbeddingNetwork
 from hypermod.models.encoder import mlp_encoder
-from hypermod.models.generators import ChunkedGenerator, LowRankGenerator, PartialGenerator
+from hypermod.models.generators import (
+    ChunkedGenerator,
+    LowRankGenerator,
+    MIPGenerator,
+    PartialGenerator,
+)
 from hypermod.models.hyper import HyperNetwork
 from hypermod.models.init import hyperfan_init
-from hypermod.models.primary import MLPPrimary, MLPSpec
+from hypermod.models.primary import MLPPrimary, MLPSpec, num_generated
 from hypermod.models.settings import (
     ChunkedConfig,
     ConcatAllConfig,
@@ -49,6 +55,7 @@ from hypermod.models.settings import (
     HyperConfig,
     LowRankConfig,
     MethodConfig,
+    MIPConfig,
     MLPConfig,
     PartialConfig,
 )
@@ -178,6 +185,13 @@ def _partial(c: PartialConfig, s: Sizes) -> HyperNetwork:
     return HyperNetwork(f, MLPPrimary(spec), method=c.method)
 
 
+def _mip(c: MIPConfig, s: Sizes) -> HyperNetwork:
+    spec = _spec(c, s)
+    trunk = mlp_encoder(2 * s.d_instance, num_generated(spec.shapes), c.encoder_hidden,
+                        c.encoder_depth)  # on phi(I), two numbers per coordinate of I
+    return HyperNetwork(MIPGenerator(trunk, spec), MLPPrimary(spec), method=c.method)
+
+
 def embedding_dim(c: EmbeddingConfig, s: Sizes) -> int:
     """E: the config's, or the reference's 10 d_x + 10 (q's first width for 10)."""
     h = c.primary_hidden[0]
@@ -257,6 +271,12 @@ def _count_partial(c: PartialConfig, s: Sizes) -> dict[str, int]:
                     "g_generated": generated}, g, ("g_generated",))
 
 
+def _count_mip(c: MIPConfig, s: Sizes) -> dict[str, int]:
+    g = theory.mlp_params(_widths(c, s), c.primary_bias)
+    return _totals({"f": _enc(c, s, g, d_in=2 * s.d_instance), "base": g, "g_generated": g},
+                   g, ("g_generated",))
+
+
 def _count_embedding(c: EmbeddingConfig, s: Sizes) -> dict[str, int]:
     dim = embedding_dim(c, s)
     q = theory.mlp_params((dim + s.d_x, *c.primary_hidden, s.outputs))
@@ -296,6 +316,8 @@ for _entry in (
            generated=True),
     Method("partial-hyper", "g with only its last k layers generated", PartialConfig,
            _partial, _count_partial, {**ENCODER, "primary": PRIMARY}, generated=True),
+    Method("mip-hyper", "g with theta_I = theta_0 + f(phi(I)), phi(I) of constant norm",
+           MIPConfig, _mip, _count_mip, {**ENCODER, "primary": PRIMARY}, generated=True),
     Method("mlp", "a plain MLP on [x, I]", MLPConfig, _mlp, _count_mlp,
            {**ENCODER, "primary": "encoder_hidden"}),
 ):

@@ -108,6 +108,17 @@ class PartialConfig(MethodConfig):
 
 
 @dataclass(frozen=True)
+class MIPConfig(MethodConfig):
+    """g's weights theta_0 + f(phi(I)) with phi(I) of constant norm: magnitude-invariant
+    parametrization (Ortiz et al., ICLR 2024; `hypermod.models.generators.MIPGenerator`).
+    It has its own init, so no `init` setting."""
+
+    method: str = field(default="mip-hyper", init=False)
+    primary_hidden: tuple[int, ...] = (10,)
+    primary_bias: bool = True
+
+
+@dataclass(frozen=True)
 class EmbeddingConfig(MethodConfig):
     """The embedding method: q reads [e(I), x] (the paper's).
 

@@ -85,8 +85,9 @@ def method_config(method: str, run: RotationRun, sizes: Sizes, budget: int | Non
                    getattr(base, "embedding_dim", None) if has_code(method) else None)
     if init != "default":
         if not hasattr(config, "init"):
-            raise ValueError(f"--init {init} applies to methods that generate weights, not "
-                             f"to {method}")
+            raise ValueError(f"--init {init} applies to methods with an init setting (the "
+                             f"hypernetworks but mip-hyper, which has its own), not to "
+                             f"{method}")
         config = replace(config, init=init)
     if budget is None:
         return config, "the paper's sizes"

@@ -1,5 +1,6 @@
-"""oracle-scaling's numbers: curves, fits with intervals, the K and E controls, the four
-pre-registered verdicts (`rules.py`). Rows in, plain data out (numpy and scipy).
+"""oracle-scaling's numbers: curves, fits with intervals, the K and E controls, the first
+three pre-registered verdicts (`rules.py`; the fourth, on totals, is in `structured.py`).
+Rows in, plain data out (numpy and scipy).
 
     result = analyze(rows)     # result["verdicts"]["g_rate"].word, result["fits"], ...
 """
@@ -152,14 +153,15 @@ def controls(rows: list[Row], m2: int, widths: Sequence[int], a: dict[str, Any],
              b: dict[str, Any]) -> list[dict[str, Any]]:
     """Per width of q: Welch's test of its errors at point `a` against point `b` (each a
     dict of fields: K, E), Holm-adjusted over the widths."""
+    def errors(fields: dict[str, Any], width: int) -> list[float]:
+        return [r["test_rmse"] for r in rows
+                if r["method"] == "embedding" and r["m2"] == m2 and r["width"] == width
+                and all(r[k] == v for k, v in fields.items())
+                and r["test_rmse"] is not None and math.isfinite(r["test_rmse"])]
+
     out = []
     for w in widths:
-        def errors(fields: dict[str, Any]) -> list[float]:
-            return [r["test_rmse"] for r in rows
-                    if r["method"] == "embedding" and r["m2"] == m2 and r["width"] == w
-                    and all(r[k] == v for k, v in fields.items())
-                    and r["test_rmse"] is not None and math.isfinite(r["test_rmse"])]
-        ea, eb = errors(a), errors(b)
+        ea, eb = errors(a, w), errors(b, w)
         if len(ea) >= 2 and len(eb) >= 2:
             out.append({"width": w, "test": welch(ea, eb)})
     for item, p in zip(out, holm([c["test"].p for c in out])):
@@ -305,56 +307,3 @@ def _ratio_verdict(ratios: dict[int, dict[str, Any]], share: float) -> Verdict:
     if share > rules.K_LIMITED_SHARE:
         return Verdict(INCONCLUSIVE, f"{text}; but {share:.0%} of q's points are K-limited")
     return Verdict(HELD, text)
-
-
-def totals(rows: list[Row]) -> dict[str, Any]:
-    """Verdict 4 from the structured rows: sizes at eps* per seed and their ratios."""
-    mine = [r for r in rows if r.get("target") == "structured"]
-    if not mine:
-        return {}
-    methods = ("hyper", "embedding", "mlp")
-    seeds = sorted({r["seed"] for r in mine})
-    ok = [r for r in mine if r["test_rmse"] is not None and math.isfinite(r["test_rmse"])]
-    failed = {m: sum(r["method"] == m for r in mine) - sum(r["method"] == m for r in ok)
-              for m in methods}
-    best = {(m, s): min((r["test_rmse"] for r in ok if r["method"] == m and r["seed"] == s),
-                        default=None) for m in methods for s in seeds}
-    if any(v is None for v in best.values()):
-        return {"failed": failed, "verdict": Verdict(INCONCLUSIVE, "a method has a seed with "
-                                                                   "no finished run")}
-    eps_star = max(best.values())
-
-    def size_at(method: str, seed: int, eps: float) -> float | None:
-        fitting = [r["trainable"] for r in ok if r["method"] == method and r["seed"] == seed
-                   and r["test_rmse"] <= eps]
-        return float(min(fitting)) if fitting else None
-
-    levels = sorted({eps_star, *[e for e in (0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02)
-                                 if e > eps_star]}, reverse=True)
-    table = []
-    for eps in levels:
-        sizes = {m: [size_at(m, s, eps) for s in seeds] for m in methods}
-        entry = {"eps": eps, "sizes": sizes}
-        for other in ("embedding", "mlp"):
-            logs = [math.log(o / h) for o, h in zip(sizes[other], sizes["hyper"])
-                    if o is not None and h is not None]
-            mean, low, high = t_interval(logs, 1 - ALPHA / 2)
-            entry[other] = (math.exp(mean), math.exp(low), math.exp(high), len(logs))
-        table.append(entry)
-    star = table[-1]
-    lows = [star[o][1] for o in ("embedding", "mlp")]
-    highs = [star[o][2] for o in ("embedding", "mlp")]
-    text = "; ".join(f"{o} / hyper {star[o][0]:.1f}x [{star[o][1]:.1f}, {star[o][2]:.1f}] "
-                     f"(n={star[o][3]})" for o in ("embedding", "mlp"))
-    text = f"at eps*={eps_star:.3f}: {text}"
-    if all(math.isfinite(v) for v in lows) and all(v > rules.SEPARATION for v in lows):
-        verdict = Verdict(HELD, text)
-    elif any(math.isfinite(v) and v < rules.SEPARATION for v in highs):
-        verdict = Verdict(NOT_HELD, text)
-    else:
-        verdict = Verdict(INCONCLUSIVE, text)
-    return {"eps_star": eps_star, "table": table, "best": best, "failed": failed,
-            "caps": {m: sum(r["method"] == m and r["stop"] == "cap" for r in mine)
-                     for m in methods},
-            "runs": {m: sum(r["method"] == m for r in mine) for m in methods},
-            "verdict": verdict}

@@ -9,7 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from hypermod.experiments.oracle_scaling import analysis, rules
+from hypermod.experiments.modularity_scaling.fits import (
+    eps_levels,
+    fit_power_law,
+    smallest_size,
+)
+from hypermod.experiments.oracle_scaling import analysis, rules, structured
 from hypermod.reporting import Section, markdown_table
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.inference import ALPHA
@@ -66,6 +71,28 @@ def fits_table(result: dict[str, Any]) -> str:
         ("verdict", "against theory"), ("levels", "levels"), ("decades", "decades of N"),
         ("eps", "eps range"), ("curvature", "quadratic term [CI]"),
         ("failed", "failed runs"), ("caps", "runs at the cap")])
+
+
+def certificate_table(rows: list[dict[str, Any]]) -> str:
+    """Per m2: g's least-squares certificate, its running minimum over widths (a wider g
+    holds every narrower one) and the exponent of that curve (least squares on its own
+    levels; one curve, no seeds: it decides nothing)."""
+    out = []
+    for m2 in sorted({r["m2"] for r in rows if r.get("certificate_rmse") is not None}):
+        pairs = sorted({(r["primary"], r["certificate_rmse"]) for r in rows
+                        if r.get("certificate_rmse") is not None and r["m2"] == m2})
+        sizes = np.asarray([p[0] for p in pairs], float)
+        bound = np.minimum.accumulate([p[1] for p in pairs])
+        levels = eps_levels(bound, rules.LEVELS)
+        found = [(e, smallest_size(sizes, bound, e)) for e in levels]
+        found = [(e, n) for e, n in found if n is not None]
+        slope = (fit_power_law([1 / e for e, _ in found], [n for _, n in found]).slope
+                 if len(found) >= 2 else math.nan)
+        out.append({"m2": m2, "curve": ", ".join(f"{int(n)}: {b:.3f}" for n, b in
+                                                 zip(sizes, bound)),
+                    "slope": f"{slope:.2f}", "predicted": "1"})
+    return markdown_table(out, [("m2", "m2"), ("curve", "N: certificate RMSE (running min)"),
+                                ("slope", "its exponent"), ("predicted", "m1/r")])
 
 
 def ratio_table(result: dict[str, Any]) -> str:
@@ -136,26 +163,31 @@ def points_table(rows: list[dict[str, Any]]) -> str:
         ("N", "N"), ("rmse", "test RMSE (mean ± sd)"), ("max", "max abs error (mean)"),
         ("adam", "RMSE before polish"), ("polished", "polish kept"),
         ("caps", "at the cap"), ("failed", "failed"),
-        ("cert", "uniform-kink least squares RMSE")])
+        ("cert", "g by least squares, uniform kinks: RMSE")])
+
+
+def _sizes(entry: dict[str, Any], method: str) -> str:
+    """The geometric mean over seeds of a method's size at the entry's eps."""
+    values = [v for v in entry["sizes"][method] if v is not None]
+    reached = f"{len(values)} of {len(entry['sizes'][method])} seeds"
+    return f"{np.exp(np.mean(np.log(values))):,.0f} ({reached})" if values else f"- ({reached})"
+
+
+def _ratio(entry: dict[str, Any], method: str) -> str:
+    mean, low, high, n = entry[method]
+    if not n:
+        return "-"
+    return f"{mean:.1f}x [{low:.1f}, {high:.1f}] (n={n})" if math.isfinite(low) \
+        else f"{mean:.1f}x (n={n})"
 
 
 def totals_table(result: dict[str, Any]) -> str:
     rows = []
     for entry in result["table"]:
-        def sizes(method: str) -> str:
-            values = [v for v in entry["sizes"][method] if v is not None]
-            reached = f"{len(values)} of {len(entry['sizes'][method])} seeds"
-            return (f"{np.exp(np.mean(np.log(values))):,.0f} ({reached})" if values
-                    else f"- ({reached})")
-
-        def ratio(method: str) -> str:
-            mean, low, high, n = entry[method]
-            return "-" if not n else (f"{mean:.1f}x [{low:.1f}, {high:.1f}] (n={n})"
-                                      if math.isfinite(low) else f"{mean:.1f}x (n={n})")
-        rows.append({"eps": f"{entry['eps']:.3f}" + (" (eps*)" if entry["eps"]
-                                                      == result["eps_star"] else ""),
-                     "hyper": sizes("hyper"), "embedding": sizes("embedding"),
-                     "mlp": sizes("mlp"), "re": ratio("embedding"), "rm": ratio("mlp")})
+        star = " (eps*)" if entry["eps"] == result["eps_star"] else ""
+        rows.append({"eps": f"{entry['eps']:.3f}{star}", "hyper": _sizes(entry, "hyper"),
+                     "embedding": _sizes(entry, "embedding"), "mlp": _sizes(entry, "mlp"),
+                     "re": _ratio(entry, "embedding"), "rm": _ratio(entry, "mlp")})
     return markdown_table(rows, [("eps", "test RMSE eps"),
                                  ("hyper", "hypernetwork f + g (geometric mean)"),
                                  ("embedding", "embedding e + q"), ("mlp", "plain MLP"),
@@ -216,8 +248,10 @@ def oracle_figure(rows: list[dict[str, Any]], result: dict[str, Any], error: str
                            if r["method"] == "hyper" and r["m2"] == m2
                            and r.get("certificate_rmse") is not None})
             if cert:
-                ax.loglog(*zip(*cert), "x--", color="tab:cyan", markersize=4, linewidth=1,
-                          label="g by least squares, uniform kinks")
+                sizes, values = zip(*cert)
+                ax.loglog(sizes, np.minimum.accumulate(values), "x--", color="tab:cyan",
+                          markersize=4, linewidth=1,
+                          label="g by least squares, uniform kinks (running min)")
         for method in ("hyper", "embedding"):
             if (m2, method) in finite:
                 sizes, means = finite[(m2, method)]
@@ -260,15 +294,15 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
     """Verdicts, fits, controls, points and totals from the unit records."""
     rows = [rec["rows"][-1] for rec in records if rec["rows"]]
     result = analysis.analyze(rows)
-    totals = analysis.totals(rows)
+    totals = structured.totals(rows)
     lines, tables, figures, notes = [], [], [], []
     if result:
         v = result["verdicts"]
         lines += [f"1. {rules.CLAIMS['g_rate']}: {_word(v['g_rate'])}",
                   f"2. {rules.CLAIMS['q_grows']}: {_word(v['q_grows'])}",
                   f"3. {rules.CLAIMS['ratio']}: {_word(v['ratio'])}"]
-        tables += [fits_table(result), ratio_table(result), control_table(result),
-                   points_table(rows)]
+        tables += [fits_table(result), certificate_table(rows), ratio_table(result),
+                   control_table(result), points_table(rows)]
         limited = ", ".join(f"m2={m2}: {w or 'none'}" for m2, w in result["k_limited"].items())
         notes.append(f"K-limited q widths at K={result['K']} (moved between K/2 and K): "
                      f"{limited}; {result['k_limited_share']:.0%} of q's points.")
@@ -285,6 +319,7 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
             notes.append("Structured runs per method: " + ", ".join(
                 f"{m} {totals['runs'][m]} ({totals['failed'][m]} failed, "
                 f"{totals['caps'][m]} at the cap)" for m in totals["runs"]) + ".")
+    notes += [f"What this run does not show: {rules.LIMITS}."]
     notes += [f"Rule ({name}): {text}." for name, text in rules.RULES.items()]
     notes.append(f"Intervals: t over seeds; tests at alpha {ALPHA:g}. Every seed of one "
                  "(m2, K) sees the same instances and points: seeds vary the "

@@ -67,3 +67,13 @@ RULES = {
                  "log(1/eps) (needs 3 levels); when its 95% interval over seeds excludes "
                  "0, a single exponent does not describe the curve (said beside the fit)",
 }
+
+# Said in every report, beside the verdicts.
+LIMITS = ("trained networks, not best approximators: a curve that flattens can be "
+          "optimization's (the least-squares certificate shows what a g of each width "
+          "reaches at least); ReLU networks, m1 = 1 only, one smooth target and one draw of "
+          "instances per m2 (seeds vary the initialization and batch order); the committed "
+          "run is scaled to 2 CPU cores (K_max = 64, 128 training points per instance, widths "
+          "up to 64, 400 epochs as the cap), the unscaled settings are "
+          "benchmarks/oracle_scaling_gpu.sh; the structured part measures sizes at errors "
+          "training reached, not the asymptotic separation")

@@ -32,13 +32,18 @@ from typing import Any
 import torch
 
 from hypermod.experiments.modularity_scaling.regression import mse, scaling_config
+from hypermod.experiments.oracle_scaling import rules
+from hypermod.experiments.oracle_scaling.analysis import t_interval
 from hypermod.models import Sizes, build_model, counts
+from hypermod.reporting.inference import ALPHA
+from hypermod.reporting.verdict import HELD, INCONCLUSIVE, NOT_HELD, Verdict
 from hypermod.sweep import SweepContext, Unit, check_settings, unit
 from hypermod.tasks import RegressionTask
 from hypermod.tasks.synthetic import StructuredTarget, splits
 from hypermod.training import TrainConfig, fit, resolve_device, selected_row
 
 METHODS = ("hyper", "embedding", "mlp")
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -152,3 +157,56 @@ def run(config: StructuredConfig, item: Unit, ctx: SweepContext) -> list[dict[st
              "train_mse": mse(model, train), "val_mse": best["val_loss"],
              "test_mse": test_mse, "test_rmse": test_mse ** 0.5,
              "train_seconds": time.perf_counter() - start, "error_name": "MSE"}]
+
+
+def totals(rows: list[Row]) -> dict[str, Any]:
+    """Verdict 4 from the structured rows: sizes at eps* per seed and their ratios."""
+    mine = [r for r in rows if r.get("target") == "structured"]
+    if not mine:
+        return {}
+    methods = METHODS
+    seeds = sorted({r["seed"] for r in mine})
+    ok = [r for r in mine if r["test_rmse"] is not None and math.isfinite(r["test_rmse"])]
+    failed = {m: sum(r["method"] == m for r in mine) - sum(r["method"] == m for r in ok)
+              for m in methods}
+    best = {(m, s): min((r["test_rmse"] for r in ok if r["method"] == m and r["seed"] == s),
+                        default=None) for m in methods for s in seeds}
+    if any(v is None for v in best.values()):
+        return {"failed": failed, "verdict": Verdict(INCONCLUSIVE, "a method has a seed with "
+                                                                   "no finished run")}
+    eps_star = max(best.values())
+
+    def size_at(method: str, seed: int, eps: float) -> float | None:
+        fitting = [r["trainable"] for r in ok if r["method"] == method and r["seed"] == seed
+                   and r["test_rmse"] <= eps]
+        return float(min(fitting)) if fitting else None
+
+    levels = sorted({eps_star, *[e for e in (0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02)
+                                 if e > eps_star]}, reverse=True)
+    table = []
+    for eps in levels:
+        sizes = {m: [size_at(m, s, eps) for s in seeds] for m in methods}
+        entry = {"eps": eps, "sizes": sizes}
+        for other in ("embedding", "mlp"):
+            logs = [math.log(o / h) for o, h in zip(sizes[other], sizes["hyper"])
+                    if o is not None and h is not None]
+            mean, low, high = t_interval(logs, 1 - ALPHA / 2)
+            entry[other] = (math.exp(mean), math.exp(low), math.exp(high), len(logs))
+        table.append(entry)
+    star = table[-1]
+    lows = [star[o][1] for o in ("embedding", "mlp")]
+    highs = [star[o][2] for o in ("embedding", "mlp")]
+    text = "; ".join(f"{o} / hyper {star[o][0]:.1f}x [{star[o][1]:.1f}, {star[o][2]:.1f}] "
+                     f"(n={star[o][3]})" for o in ("embedding", "mlp"))
+    text = f"at eps*={eps_star:.3f}: {text}"
+    if all(math.isfinite(v) for v in lows) and all(v > rules.SEPARATION for v in lows):
+        verdict = Verdict(HELD, text)
+    elif any(math.isfinite(v) and v < rules.SEPARATION for v in highs):
+        verdict = Verdict(NOT_HELD, text)
+    else:
+        verdict = Verdict(INCONCLUSIVE, text)
+    return {"eps_star": eps_star, "table": table, "best": best, "failed": failed,
+            "caps": {m: sum(r["method"] == m and r["stop"] == "cap" for r in mine)
+                     for m in methods},
+            "runs": {m: sum(r["method"] == m for r in mine) for m in methods},
+            "verdict": verdict}
