@@ -255,12 +255,12 @@ def oracle_figure(rows: list[dict[str, Any]], result: dict[str, Any], error: str
         for method in ("hyper", "embedding"):
             if (m2, method) in finite:
                 sizes, means = finite[(m2, method)]
-                ax.loglog(sizes, means, "d-", color="grey", alpha=0.6, markersize=3,
-                          linewidth=1, label=f"finite {'f' if method == 'hyper' else 'e'}: "
-                                             f"{'g' if method == 'hyper' else 'q'}")
+                g = method == "hyper"
+                ax.loglog(sizes, means, "d-" if g else "d:", color="grey", alpha=0.6,
+                          markersize=3, linewidth=1, label="finite f: g" if g else "finite e: q")
         ax.set(xscale="log", yscale="log", title=f"m1={result['m1']}, m2={m2}",
                xlabel="primary parameters N", ylabel=name)
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper right")
     return plotting.save(fig, path)
 
 
