@@ -21,7 +21,8 @@ rest (q's weights on the code, both output layers) is PyTorch's `nn.Linear` defa
 codes are standard normal. Why: under the default init about half of a unit's kinks fall
 outside the domain, where the unit is dead or linear, and a small g then trains to
 roughly twice the error of uniformly placed kinks (0.30 against 0.20 RMS at width 16
-on the smooth target, m2 = 1, K = 32, 6,400 Adam steps, measured while building this).
+on the smooth target, m2 = 1, K = 32, 6,400 Adam steps: one prototype measurement made
+while building this, not a committed run).
 "default" gives nn.Linear's init everywhere.
 
 Inputs come on a grid, n points per instance, as the synthetic targets' samples do. Why
