@@ -254,3 +254,9 @@ def test_structured_verdict_reads_the_ratio_at_the_smallest_common_error():
     assert result["verdict"].word == HELD  # 30000/300 = 100x and 40000/300 = 133x
     close = _structured("embedding", {200: 0.3, 900: 0.06}) + _structured("mlp", {300: 0.06})
     assert structured.totals(hyper + close)["verdict"].word == NOT_HELD
+
+
+def test_predictions_follow_the_targets_smoothness():
+    rows = _rows("hyper", 1, 1.0) + _rows("embedding", 1, 2.0)
+    fits = analysis.analyze(rows, r=2.0)["fits"]
+    assert {(f["method"], f["predicted"]) for f in fits} == {("hyper", 0.5), ("embedding", 1.0)}

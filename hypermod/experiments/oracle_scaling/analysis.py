@@ -61,8 +61,7 @@ def _pairs(sizes: np.ndarray, errors: np.ndarray, levels: Sequence[float]):
     return [(eps, n) for eps, n in out if n is not None]
 
 
-def fit(sizes: np.ndarray, runs: np.ndarray, level: float = 0.95,
-        levels: Sequence[float] | None = None) -> dict[str, Any]:
+def fit(sizes: np.ndarray, runs: np.ndarray, level: float = 0.95) -> dict[str, Any]:
     """The exponent a of N ~ eps^-a: each seed's slope of log N on log(1/eps) at common
     levels, their mean and t-interval, and the curvature check.
 
@@ -73,12 +72,9 @@ def fit(sizes: np.ndarray, runs: np.ndarray, level: float = 0.95,
     """
     finite = np.isfinite(runs)
     mean = np.array([np.nanmean(c) if np.isfinite(c).any() else np.nan for c in runs.T])
-    out: dict[str, Any] = {"points": int(sizes.size), "failed": int((~finite).sum()),
-                           "best": float(np.nanmin(mean)) if np.isfinite(mean).any()
-                           else math.nan}
+    out: dict[str, Any] = {"points": int(sizes.size), "failed": int((~finite).sum())}
     ok = np.isfinite(mean)
-    if levels is None:
-        levels = eps_levels(mean[ok], rules.LEVELS) if ok.sum() >= 2 else []
+    levels = eps_levels(mean[ok], rules.LEVELS) if ok.sum() >= 2 else []
     averaged = _pairs(sizes[ok], mean[ok], levels) if ok.sum() >= 2 else []
     seed_slopes, quads = [], []
     for row in runs:
@@ -174,8 +170,9 @@ def _word(v: Verdict) -> str:
     return f"{v.word} ({v.reason})" if v.reason else v.word
 
 
-def analyze(rows: list[Row]) -> dict[str, Any]:
-    """Every fit, control and verdict of the smooth part (rows of target "smooth")."""
+def analyze(rows: list[Row], r: float = 1.0) -> dict[str, Any]:
+    """Every fit, control and verdict of the smooth part (rows of target "smooth") of a
+    target of smoothness `r` (the predictions are m1/r for g, (m1 + m2)/r for q)."""
     smooth = [r for r in rows if r.get("target") == "smooth"]
     if not smooth:
         return {}
@@ -194,7 +191,7 @@ def analyze(rows: list[Row]) -> dict[str, Any]:
                     continue
                 f = fit(c[0], c[1], bonferroni)
                 f.update(method=method, m2=m2, error=error, K=k_max, E=extra.get("E"),
-                         predicted=(m1 if method == "hyper" else m1 + m2) / 1.0,
+                         predicted=(m1 if method == "hyper" else m1 + m2) / r,
                          caps=sum(r["stop"] == "cap" for r in smooth if r["method"] == method
                                   and r["m2"] == m2 and all(r[k] == v for k, v in extra.items())))
                 f["verdict"] = exponent(f["low"], f["high"], f["predicted"])
@@ -216,7 +213,7 @@ def analyze(rows: list[Row]) -> dict[str, Any]:
                 if c[0].size >= 2 and np.isfinite(c[1]).any():
                     f = fit(c[0], c[1], bonferroni)
                     f.update(method="embedding", m2=m2, error="test_rmse", K=k, E=e,
-                             predicted=float(m1 + m2), control=True,
+                             predicted=(m1 + m2) / r, control=True,
                              caps=sum(r["stop"] == "cap" for r in smooth
                                       if r["method"] == "embedding" and r["m2"] == m2
                                       and r["K"] == k and r["E"] == e))
@@ -234,7 +231,7 @@ def analyze(rows: list[Row]) -> dict[str, Any]:
     verdicts = {"g_rate": _g_verdict(main, m2s),
                 "q_grows": _q_verdict(main, m2s, share),
                 "ratio": _ratio_verdict(ratios, share)}
-    return {"m1": m1, "m2s": m2s, "K": k_max, "E": e1, "fits": fits, "ratios": ratios,
+    return {"m1": m1, "r": r, "m2s": m2s, "K": k_max, "E": e1, "fits": fits, "ratios": ratios,
             "k_controls": k_controls, "e_controls": e_controls, "k_limited": k_limited,
             "k_limited_share": share, "verdicts": verdicts}
 

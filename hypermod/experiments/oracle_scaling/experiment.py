@@ -151,9 +151,7 @@ def units(config: OracleConfig) -> list[Unit]:
     then the structured part's units."""
     out = []
     k_max, first_e = config.instances, config.code_dims[0]
-    for seed in range(1, config.seeds + 1):
-        if "smooth" not in config.datasets:
-            break
+    for seed in range(1, config.seeds + 1 if "smooth" in config.datasets else 1):
         for m2 in config.m2s:
             point = {"target": "smooth", "m1": config.m1, "m2": m2}
             out += [unit(seed, **point, method="hyper", width=w, K=k_max, E=0)

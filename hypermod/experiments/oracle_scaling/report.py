@@ -73,7 +73,7 @@ def fits_table(result: dict[str, Any]) -> str:
         ("failed", "failed runs"), ("caps", "runs at the cap")])
 
 
-def certificate_table(rows: list[dict[str, Any]]) -> str:
+def certificate_table(rows: list[dict[str, Any]], r: float) -> str:
     """Per m2: g's least-squares certificate, its running minimum over widths (a wider g
     holds every narrower one) and the exponent of that curve (least squares on its own
     levels; one curve, no seeds: it decides nothing)."""
@@ -90,7 +90,7 @@ def certificate_table(rows: list[dict[str, Any]]) -> str:
                  if len(found) >= 2 else math.nan)
         out.append({"m2": m2, "curve": ", ".join(f"{int(n)}: {b:.3f}" for n, b in
                                                  zip(sizes, bound)),
-                    "slope": f"{slope:.2f}", "predicted": "1"})
+                    "slope": f"{slope:.2f}", "predicted": f"{1 / r:g}"})  # m1 = 1
     return markdown_table(out, [("m2", "m2"), ("curve", "N: certificate RMSE (running min)"),
                                 ("slope", "its exponent"), ("predicted", "m1/r")])
 
@@ -103,7 +103,7 @@ def ratio_table(result: dict[str, Any]) -> str:
                          "ng": "-" if ng is None else f"{ng:,.0f}",
                          "nq": "-" if nq is None else f"{nq:,.0f}",
                          "ratio": "-" if ratio is None else f"{ratio:.1f}",
-                         "slope": _ci(r), "theory": f"{m2:g}"})
+                         "slope": _ci(r), "theory": f"{m2 / result['r']:g}"})
     return markdown_table(rows, [("m2", "m2"), ("eps", "RMSE eps"), ("ng", "N_g"),
                                  ("nq", "N_q"), ("ratio", "N_q / N_g"),
                                  ("slope", "slope of log ratio on log(1/eps) [CI]"),
@@ -113,20 +113,14 @@ def ratio_table(result: dict[str, Any]) -> str:
 def control_table(result: dict[str, Any]) -> str:
     rows = []
     for m2 in result["m2s"]:
-        for small, large, tests in result["k_controls"][m2]:
+        families = [(f"K {small} -> {large}", tests)
+                    for small, large, tests in result["k_controls"][m2]]
+        families += [(f"E {result['E']} -> {e}", tests) for e, tests in result["e_controls"][m2]]
+        for label, tests in families:
             for c in tests:
                 t = c["test"]
-                rows.append({"m2": m2, "control": f"K {small} -> {large}", "width": c["width"],
+                rows.append({"m2": m2, "control": label, "width": c["width"],
                              "a": f"{t.mean_b:.4f}", "b": f"{t.mean_a:.4f}",
-                             "diff": f"{t.diff:+.4f} [{t.low:+.4f}, {t.high:+.4f}]",
-                             "p": f"{c['p_adj']:.2g}", "moved": "moved" if c["moved"]
-                             else "within noise", "n": f"{t.n_b}, {t.n_a}"})
-        for e, tests in result["e_controls"][m2]:
-            for c in tests:
-                t = c["test"]
-                rows.append({"m2": m2, "control": f"E {result['E']} -> {e}",
-                             "width": c["width"], "a": f"{t.mean_b:.4f}",
-                             "b": f"{t.mean_a:.4f}",
                              "diff": f"{t.diff:+.4f} [{t.low:+.4f}, {t.high:+.4f}]",
                              "p": f"{c['p_adj']:.2g}", "moved": "moved" if c["moved"]
                              else "within noise", "n": f"{t.n_b}, {t.n_a}"})
@@ -293,7 +287,7 @@ def totals_figure(rows: list[dict[str, Any]], totals: dict[str, Any], path: Path
 def report(records: list[dict[str, Any]], outdir: Path) -> Section:
     """Verdicts, fits, controls, points and totals from the unit records."""
     rows = [rec["rows"][-1] for rec in records if rec["rows"]]
-    result = analysis.analyze(rows)
+    result = analysis.analyze(rows, r=records[0]["config"]["r"] if records else 1.0)
     totals = structured.totals(rows)
     lines, tables, figures, notes = [], [], [], []
     if result:
@@ -301,7 +295,7 @@ def report(records: list[dict[str, Any]], outdir: Path) -> Section:
         lines += [f"1. {rules.CLAIMS['g_rate']}: {_word(v['g_rate'])}",
                   f"2. {rules.CLAIMS['q_grows']}: {_word(v['q_grows'])}",
                   f"3. {rules.CLAIMS['ratio']}: {_word(v['ratio'])}"]
-        tables += [fits_table(result), certificate_table(rows), ratio_table(result),
+        tables += [fits_table(result), certificate_table(rows, result["r"]), ratio_table(result),
                    control_table(result), points_table(rows)]
         limited = ", ".join(f"m2={m2}: {w or 'none'}" for m2, w in result["k_limited"].items())
         notes.append(f"K-limited q widths at K={result['K']} (moved between K/2 and K): "
