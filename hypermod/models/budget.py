@@ -53,14 +53,15 @@ def _closest(make, measure, target: int) -> tuple[MethodConfig, int]:
 
 
 def match_budget(settings: MethodConfig, target: int, sizes: Sizes,
-                 count: str = "trainable") -> BudgetMatch:
+                 count: str = "trainable", vary_other: bool = True) -> BudgetMatch:
     """Choose the free width of `settings.method` so that its `count` lands within 1% of
     `target`, or say how close it got and why.
 
     The free width is the method's `widths[count]`: the encoder's (f, e, or the plain
     MLP's) for "trainable", g's or q's hidden width (every hidden layer alike) for
     "primary". When one width cannot reach 1% (its steps are too coarse), the other is
-    varied too, over a window around its own setting.
+    varied too, over a window around its own setting, unless `vary_other` is False (when
+    the other width was itself matched to something, as g's in a primary-matched design).
     """
     if count not in COUNTS:
         raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
@@ -93,7 +94,8 @@ def match_budget(settings: MethodConfig, target: int, sizes: Sizes,
     note = ("matched by its width" if settings.method == "mlp" else "matched by the "
             + ("encoder width" if first is by_encoder else "primary width"))
     empty = other_knob == "primary_hidden" and not settings.primary_hidden
-    if abs(got - target) > TOLERANCE * target and other_knob is not None and not empty:
+    if (abs(got - target) > TOLERANCE * target and other_knob is not None and not empty
+            and vary_other):
         # A coarse step: try nearby settings of the other width, each with its best first.
         other = (best.primary_hidden[0] if other_knob == "primary_hidden"
                  else getattr(best, other_knob))

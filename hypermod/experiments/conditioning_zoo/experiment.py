@@ -2,12 +2,18 @@
 
     hypermod sweep conditioning-zoo --quick --out runs/zoo && hypermod report runs/zoo
 
-Each method's free width is chosen by `match_budget` so that its trainable parameters land
-within 1% of each budget; then it trains on rotation prediction (an image data set),
+Two designs match the methods (`designs`). "trainable": each method's encoder width is
+chosen by `match_budget` so that its trainable parameters land within 1% of each budget.
+"primary": each method's primary network (g, q, or the whole MLP) is first matched to the
+paper's hypernetwork's g at that budget, then its encoder is made as large as the rest of
+the budget allows (the paper's question: what a primary network of one size can do).
+Each then trains on rotation prediction (an image data set),
 on the synthetic structured target y = g*(x; f*(I)) (regression, n points per instance)
 and on implicit neural representations (`inr`: an image's intensity at a pixel
 coordinate). Seeds of one grid point train as one ensemble; every seed sees the same data
-for every method, so methods can be compared seed by seed.
+for every method, so methods can be compared seed by seed. Every run also records the
+baselines it must beat on the same test set (`baselines`), and `init_ablation` reruns the
+hypernetworks that take an init at another one.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from typing import Any, ClassVar
 
 import torch
 
+from hypermod.experiments.conditioning_zoo import baselines
+from hypermod.experiments.conditioning_zoo.designs import code_dim, method_config, takes_init
 from hypermod.models import METHODS, Ensemble, Sizes, build_model, configure, counts
-from hypermod.models.budget import match_budget
 from hypermod.sweep import (
     SweepContext,
     Unit,
@@ -35,6 +42,7 @@ from hypermod.training import TrainConfig, resolve_device, train
 
 NAME = "conditioning-zoo"
 IMAGE_TASKS = ("rotation", "inr")
+DESIGNS = ("trainable", "primary")
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,14 @@ class ZooExperimentConfig:
         tasks: image tasks to run on each image data set: "rotation" and/or "inr".
         methods: conditioning methods (names in `hypermod.models.METHODS`).
         budgets: trainable-parameter budgets each method is matched to.
+        designs: "trainable" (trainable parameters matched) and/or "primary" (the primary
+            network matched to the paper's g at that budget, the encoder filling the rest).
         init: "hyperfan" for the hypernetworks (the others keep PyTorch's init), or
             "default" for all.
+        init_ablation: other inits the hypernetworks that take one also run at (trainable
+            design), as an ablation; empty: none. ablation_budgets: the budgets it runs at
+            (empty: every budget).
+        pca_components: INR baselines' PCA sizes, besides each method's code size.
         encoder_depth, primary_hidden: the shared architecture family; the encoder width
             is what the budget sets.
         m1, m2, train_instances, test_instances, points: the structured target's sizes.
@@ -68,9 +82,13 @@ class ZooExperimentConfig:
     datasets: tuple[str, ...] = ("mnist", "structured")
     tasks: tuple[str, ...] = IMAGE_TASKS
     methods: tuple[str, ...] = ("hyper", "embedding", "concat-all", "film", "lowrank-hyper",
-                                "chunked-hyper", "partial-hyper", "mlp")
+                                "chunked-hyper", "partial-hyper", "mip-hyper", "mlp")
     budgets: tuple[int, ...] = (50_000, 200_000, 800_000)
+    designs: tuple[str, ...] = ("trainable",)
     init: str = "hyperfan"
+    init_ablation: tuple[str, ...] = ()
+    ablation_budgets: tuple[int, ...] = ()
+    pca_components: tuple[int, ...] = (4, 16)
     encoder_depth: int = 2
     primary_hidden: tuple[int, ...] = (16,)
     m1: int = 2
@@ -95,7 +113,10 @@ class ZooExperimentConfig:
     # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
     LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "val_instances": 0,
                                          "tune_lr": [], "tune_weight_decay": [],
-                                         "patience": None, "cuts": 0}
+                                         "patience": None, "cuts": 0,
+                                         "designs": ["trainable"], "init_ablation": [],
+                                         "ablation_budgets": [],
+                                         "pca_components": []}
 
     def train_config(self) -> TrainConfig:
         """The training settings every member starts from."""
@@ -108,11 +129,26 @@ class ZooExperimentConfig:
                                  "val_instances", "points", "epochs", "lr", "batch_size",
                                  "seeds"),
                        optional_positive=("limit_train", "limit_test"))
-        unknown = sorted(set(self.methods) - set(METHODS)) + sorted(set(self.tasks) -
-                                                                    set(IMAGE_TASKS))
-        if unknown:
-            raise ValueError(f"ZooExperimentConfig: unknown methods or tasks {unknown}; "
-                             f"methods: {tuple(METHODS)}, tasks: {IMAGE_TASKS}")
+        unknown = (sorted(set(self.methods) - set(METHODS)) + sorted(set(self.tasks) -
+                                                                     set(IMAGE_TASKS))
+                   + sorted(set(self.designs) - set(DESIGNS)))
+        if unknown or not self.designs:
+            raise ValueError(f"ZooExperimentConfig: unknown methods, tasks or designs "
+                             f"{unknown or ['(no design)']}; methods: {tuple(METHODS)}, "
+                             f"tasks: {IMAGE_TASKS}, designs: {DESIGNS}")
+        stray = sorted(set(self.ablation_budgets) - set(self.budgets))
+        if stray:
+            raise ValueError(f"ZooExperimentConfig: ablation_budgets {stray} are not among "
+                             f"the budgets {self.budgets}")
+        if any(k < 1 for k in self.pca_components):
+            raise ValueError(f"ZooExperimentConfig: pca_components must be positive, got "
+                             f"{self.pca_components}")
+        for init in self.init_ablation:
+            if init == self.init:
+                raise ValueError(f"ZooExperimentConfig: init_ablation repeats the main init "
+                                 f"{init!r}; list only the other inits")
+            for method in takes_init(self.methods):
+                configure(method, init=init)
         self.train_config()
         check_tuned("lr", self.tune_lr)
         check_tuned("weight_decay", self.tune_weight_decay)
@@ -122,21 +158,46 @@ class ZooExperimentConfig:
         RotationConfig(val_fraction=self.val_fraction)
 
 
-FULL = ZooExperimentConfig()
-QUICK = ZooExperimentConfig(datasets=("digits", "structured"), budgets=(5_000, 20_000, 80_000),
-                            train_instances=512, test_instances=256, val_instances=128,
-                            points=16, epochs=3, lr=3e-3, limit_train=600, limit_test=300,
-                            seeds=2)
+# Scaled to about 75 minutes on 2 CPU cores (see docs/results/README.md): budgets a
+# quarter of the earlier run's, 2,000 MNIST images, a 10-epoch cap; the unscaled version
+# is benchmarks/conditioning_zoo_gpu.sh.
+FULL = ZooExperimentConfig(budgets=(5_000, 20_000, 80_000), designs=DESIGNS,
+                           init_ablation=("default",), ablation_budgets=(20_000,),
+                           train_instances=1024, test_instances=512, val_instances=256,
+                           epochs=10, limit_train=2000, limit_test=1000,
+                           tune_lr=(3e-4, 1e-3, 3e-3, 1e-2), patience=2, cuts=1, seeds=5)
+QUICK = ZooExperimentConfig(datasets=("digits", "structured"), budgets=(5_000, 20_000),
+                            designs=DESIGNS, init_ablation=("default",),
+                            ablation_budgets=(20_000,), train_instances=512,
+                            test_instances=256, val_instances=128, points=16, epochs=3,
+                            lr=3e-3, limit_train=600, limit_test=300, tune_lr=(1e-3, 3e-3),
+                            patience=1, seeds=2)
+
+
+def _shared(config: ZooExperimentConfig, method: str, design: str) -> bool:
+    """Whether (method, design) is the same model as another unit's (see `units`)."""
+    return method == "hyper" and design == "primary" and "trainable" in config.designs
 
 
 def units(config: ZooExperimentConfig) -> list[Unit]:
-    """Seed-major; on each data set its tasks, then methods and budgets."""
+    """Seed-major; on each data set its tasks, then designs, methods and budgets, then the
+    init ablation (trainable design). A unit's `init` is the one its model starts from
+    ("default" for the methods the init setting does not reach). The paper's hypernetwork
+    is the primary design's reference, so there it is the trainable design's model: when
+    both designs run, it runs once (the report reads it into both)."""
+    takes = set(takes_init(config.methods))
     out = []
     for seed in range(1, config.seeds + 1):
         for d in config.datasets:
             for task in (("regression",) if d == "structured" else config.tasks):
-                out += [unit(seed, dataset=d, task=task, method=m, budget=b)
-                        for m in config.methods for b in config.budgets]
+                out += [unit(seed, dataset=d, task=task, method=m, budget=b, design=design,
+                             init=config.init if m in takes else "default")
+                        for design in config.designs for m in config.methods
+                        for b in config.budgets if not _shared(config, m, design)]
+                out += [unit(seed, dataset=d, task=task, method=m, budget=b,
+                             design="trainable", init=init)
+                        for init in config.init_ablation for m in takes_init(config.methods)
+                        for b in config.ablation_budgets or config.budgets]
     return tuned_units(out, config)
 
 
@@ -168,22 +229,20 @@ def make_task(config: ZooExperimentConfig, item: Unit, ctx: SweepContext):
     return task, Sizes(task.input_dim, task.coord_dim, 1)
 
 
-def method_config(config: ZooExperimentConfig, method: str, budget: int, sizes: Sizes):
-    """The method's settings matched to `budget` (trainable parameters), and the match.
-    The experiment's init applies to the methods that generate weights (hyperfan); the
-    others keep PyTorch's."""
-    settings = configure(method, encoder_depth=config.encoder_depth,
-                         primary_hidden=config.primary_hidden, init=config.init)
-    return match_budget(settings, budget, sizes)
-
-
 def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
                  ctx: SweepContext) -> dict[int, list[dict[str, Any]]]:
     """Train the seeds of one grid point together; rows per seed and epoch."""
     p = dict(items[0].point)
     task, sizes = make_task(config, items[0], ctx)
-    match = method_config(config, p["method"], p["budget"], sizes)
+    match = method_config(config, p["method"], p["budget"], sizes, p.get("design", "trainable"),
+                          p.get("init"))
     instances = sample_instances(task, resolve_device(ctx.device))
+    code = code_dim(match.config, sizes)  # baselines first: cheap, and they fail early
+    if p["task"] == "inr":
+        scored = baselines.inr_baselines(task, config.pca_components + ((code,) if code
+                                                                        else ()))
+    else:
+        scored = {"constant": baselines.constant_guess(task)} if task.num_val else {}
     members = []
     for item in items:
         torch.manual_seed(item.seed)
@@ -196,6 +255,9 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
     scores = _inr_scores(task, model, members) if p["task"] == "inr" else [{}] * len(items)
     roles = counts(match.config, sizes)
     extra = {"trainable": roles["trainable"], "primary": roles["primary"],
+             "code_dim": code, "baselines": scored,
+             "ablation": p.get("init", config.init) != config.init
+             and p["method"] in takes_init((p["method"],)),
              "budget_ok": match.ok, "budget_note": match.note,
              "settings": asdict(match.config), "param_counts": roles,
              "error_name": getattr(task, "error_name", "error")}  # what test_error holds

@@ -1,0 +1,59 @@
+"""How conditioning-zoo sizes each method: its design's budget match, its code size, and
+which methods take an init.
+
+    match = method_config(config, "film", 20_000, sizes, design="primary")
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from hypermod.models import METHODS, Sizes, configure, counts
+from hypermod.models.budget import BudgetMatch, match_budget
+from hypermod.models.methods import embedding_dim
+
+
+def takes_init(methods) -> list[str]:
+    """The methods among `methods` whose config has an init setting (the hypernetworks
+    hyperfan applies to; mip-hyper has its own init)."""
+    return [m for m in methods if "init" in {f.name for f in fields(METHODS[m].config)}]
+
+
+def method_config(config, method: str, budget: int, sizes: Sizes,
+                  design: str = "trainable", init: str | None = None) -> BudgetMatch:
+    """The method's settings matched to `budget` by `design`, and the match. `init` (the
+    experiment's by default) applies to the methods that generate weights (hyperfan); the
+    others keep PyTorch's.
+
+    "primary": g, q or the MLP is matched to the primary size the paper's hypernetwork
+    gets at this budget in the trainable design, then the encoder alone is widened to the
+    budget (g's width stays put). The MLP has no encoder: all of it is primary, so it is
+    that size, far under the budget (its note says so).
+    """
+    shared = dict(encoder_depth=config.encoder_depth, primary_hidden=config.primary_hidden)
+    settings = configure(method, init=init or config.init, **shared)
+    if design == "trainable":
+        return match_budget(settings, budget, sizes)
+    reference = match_budget(configure("hyper", **shared), budget, sizes).config
+    target = counts(reference, sizes)["primary"]
+    primary = match_budget(settings, target, sizes, count="primary")
+    if method == "mlp":
+        note = (f"all primary: matched to g's {target:,} ({primary.note}), so "
+                f"{primary.count:,} trainable against the budget's {budget:,}")
+        return BudgetMatch(primary.config, primary.count, budget, False, note)
+    filled = match_budget(primary.config, budget, sizes, vary_other=False)
+    note = (f"primary {counts(filled.config, sizes)['primary']:,} against g's {target:,} "
+            f"({primary.note}); encoder: {filled.note}")
+    return BudgetMatch(filled.config, filled.count, budget, filled.ok and primary.ok, note)
+
+
+def code_dim(settings, sizes: Sizes) -> int | None:
+    """The size of the instance code a method hands its primary network: e(I)'s for the
+    embedding methods, f(I)'s outputs for the hypernetworks (chunked-hyper: its
+    embedding), None for the MLP (it reads I itself)."""
+    if settings.method == "embedding":
+        return embedding_dim(settings, sizes)
+    if hasattr(settings, "embedding_dim"):
+        return settings.embedding_dim
+    roles = counts(settings, sizes)
+    return roles.get("g_generated")
