@@ -270,6 +270,7 @@ def test_a_zoo_primary_without_hidden_layers_runs(tmp_path, capsys):
     assert main(["--threads", "1", "sweep", "conditioning-zoo", "--set", "primary_hidden=",
                  "--set", "methods=hyper", "--set", "budgets=5000", "--set",
                  "datasets=structured", "--set", "epochs=1", "--seeds", "1", "--no-progress",
+                 "--set", "designs=trainable", "--set", "tune_lr=", "--set", "init_ablation=",
                  "--out", str(tmp_path / "z")]) == 0
     assert "1 runs done" in capsys.readouterr().out
 

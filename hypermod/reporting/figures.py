@@ -96,5 +96,6 @@ def selection_figure(table: Sequence[Row], x: str, series: Sequence[str], panel:
                             color=drawn.get_color())
         title = f"{panel} {name:,}" if isinstance(name, int) else str(name)
         ax.set(title=title, xscale="log", xlabel=x, ylabel=ylabel)
-        ax.legend(fontsize=6, ncol=2)
+        if ax.get_legend_handles_labels()[0]:  # none where every run of the panel failed
+            ax.legend(fontsize=6, ncol=2)
     return save(fig, path)

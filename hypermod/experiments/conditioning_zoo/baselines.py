@@ -22,7 +22,8 @@ BATCH = 512
 def constant_guess(task) -> float:
     """The test error of the best constant output, chosen on the validation part: for a
     classification task its most frequent class, for regression its mean target."""
-    targets = torch.cat([target for _, target in task.val_batches(BATCH)])
+    found = [target for _, target in task.val_batches(BATCH)]
+    targets = torch.cat(found) if found else torch.zeros(0)
     if targets.numel() == 0:
         raise ValueError("the best constant guess is chosen on validation data; this task "
                          "has no validation part (set val_fraction or val_instances)")

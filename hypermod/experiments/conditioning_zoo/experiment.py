@@ -167,8 +167,7 @@ FULL = ZooExperimentConfig(budgets=(5_000, 20_000, 80_000), designs=DESIGNS,
                            epochs=10, limit_train=2000, limit_test=1000,
                            tune_lr=(3e-4, 1e-3, 3e-3, 1e-2), patience=2, cuts=1, seeds=5)
 QUICK = ZooExperimentConfig(datasets=("digits", "structured"), budgets=(5_000, 20_000),
-                            designs=DESIGNS, init_ablation=("default",),
-                            ablation_budgets=(20_000,), train_instances=512,
+                            designs=DESIGNS, init_ablation=("default",), train_instances=512,
                             test_instances=256, val_instances=128, points=16, epochs=3,
                             lr=3e-3, limit_train=600, limit_test=300, tune_lr=(1e-3, 3e-3),
                             patience=1, seeds=2)

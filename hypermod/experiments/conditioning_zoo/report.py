@@ -230,7 +230,7 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                      "the epoch cap while still improving on validation.")
         if entry["tuned"]:
             figures.append(str(plotting.selection_figure(
-                entry["selection"], entry["tuned"][0], ("method",), "budget",
+                entry["selection"], entry["tuned"][0], ("method", "design"), "budget",
                 outdir / "figures" / f"{NAME}-{entry['dataset']}-{task}-tuning.png",
                 ylabel=f"validation {METRIC[task].removeprefix('test ')} (mean over seeds)")
                 .relative_to(outdir)))
