@@ -7,8 +7,12 @@ import pytest
 import torch
 
 from hypermod.data import load_dataset
-from hypermod.experiments.conditioning_zoo import ZooExperimentConfig, summarize
-from hypermod.experiments.conditioning_zoo import analysis, baselines
+from hypermod.experiments.conditioning_zoo import (
+    ZooExperimentConfig,
+    analysis,
+    baselines,
+    summarize,
+)
 from hypermod.experiments.conditioning_zoo.designs import code_dim, method_config
 from hypermod.experiments.conditioning_zoo.experiment import units
 from hypermod.models import Sizes, configure, counts

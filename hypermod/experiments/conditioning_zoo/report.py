@@ -256,7 +256,22 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
               "likewise. Here: " + "; ".join(claims) + ".",
         figures=figures, tables=tables,
         notes=[verdict.rules_note("paired", "holm", "seeds", "failures"), _note(summary),
-               BASELINE_NOTE, *notes])
+               BASELINE_NOTE, *notes, _scope(records)])
+
+
+def _scope(records: list[dict[str, Any]]) -> str:
+    """What the run does not show, from the settings it ran with."""
+    config = (records[0].get("config") or {}) if records else {}
+    images = config.get("limit_train")
+    seeds = len({(r.get("unit") or {}).get("seed") for r in records})
+    return ("What this run does not show: "
+            + (f"the image tasks used the first {images:,} training images" if images
+               else "the image tasks used every training image")
+            + f"; training stopped at {config.get('epochs')} epochs at most, Adam only, "
+              "and only the learning rate was tuned (not weight decay, widths, depth or "
+              "the encoder family, which every method shares); one image data set; "
+              f"{seeds} seeds, so only gaps a few seed spreads wide show; "
+              "the budgets are the settings' and say nothing of larger models.")
 
 
 BASELINE_NOTE = (
