@@ -36,7 +36,7 @@ def method_config(config, method: str, budget: int, sizes: Sizes,
         return match_budget(settings, budget, sizes)
     reference = match_budget(configure("hyper", **shared), budget, sizes).config
     target = counts(reference, sizes)["primary"]
-    primary = match_budget(settings, target, sizes, count="primary")
+    primary = match_budget(settings, target, sizes, count="primary", vary_other=False)
     if method == "mlp":
         note = (f"all primary: matched to g's {target:,} ({primary.note}), so "
                 f"{primary.count:,} trainable against the budget's {budget:,}")
@@ -48,12 +48,18 @@ def method_config(config, method: str, budget: int, sizes: Sizes,
 
 
 def code_dim(settings, sizes: Sizes) -> int | None:
-    """The size of the instance code a method hands its primary network: e(I)'s for the
-    embedding methods, f(I)'s outputs for the hypernetworks (chunked-hyper: its
-    embedding), None for the MLP (it reads I itself)."""
+    """How many numbers about the instance reach the primary network: the code's size,
+    capped by the encoder's last hidden width. Every encoder ends in a linear layer, so
+    its output (e(I) for the embedding methods, f(I) for the hypernetworks: g's weights,
+    low-rank factors, chunked-hyper's embedding) lies in an affine space of at most that
+    many dimensions; PCA with as many components is the linear code of the same size.
+    None for the MLP (it reads I itself)."""
+    if settings.method == "mlp":
+        return None
     if settings.method == "embedding":
-        return embedding_dim(settings, sizes)
-    if hasattr(settings, "embedding_dim"):
-        return settings.embedding_dim
-    roles = counts(settings, sizes)
-    return roles.get("g_generated")
+        size = embedding_dim(settings, sizes)
+    elif hasattr(settings, "embedding_dim"):
+        size = settings.embedding_dim
+    else:
+        size = counts(settings, sizes)["g_generated"]
+    return min(size, settings.encoder_hidden)

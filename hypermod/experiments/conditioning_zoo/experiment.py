@@ -38,7 +38,7 @@ from hypermod.sweep import (
 )
 from hypermod.tasks import RegressionTask, RotationConfig, RotationTask, sample_instances
 from hypermod.tasks.synthetic import make_target, splits
-from hypermod.training import TrainConfig, resolve_device, train
+from hypermod.training import TrainConfig, resolve_device, selected_row, train
 
 NAME = "conditioning-zoo"
 IMAGE_TASKS = ("rotation", "inr")
@@ -260,9 +260,15 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
              "budget_ok": match.ok, "budget_note": match.note,
              "settings": asdict(match.config), "param_counts": roles,
              "error_name": getattr(task, "error_name", "error")}  # what test_error holds
-    return {u.key: [{**u.as_dict(), **row, **extra} for row in history[:-1]]
-            + [{**u.as_dict(), **history[-1], **extra, **score}]
-            for u, history, score in zip(items, histories, scores)}
+    # the scores are of the weights the run reports (its best validation epoch, put back
+    # after training): they go on that row and, as before, on the last
+    out = {}
+    for u, history, score in zip(items, histories, scores):
+        chosen = selected_row(history)
+        out[u.key] = [{**u.as_dict(), **row, **extra,
+                       **(score if row is chosen or row is history[-1] else {})}
+                      for row in history]
+    return out
 
 
 @torch.no_grad()
