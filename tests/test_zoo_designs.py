@@ -13,7 +13,7 @@ from hypermod.experiments.conditioning_zoo import (
     baselines,
     summarize,
 )
-from hypermod.experiments.conditioning_zoo.designs import code_dim, method_config
+from hypermod.experiments.conditioning_zoo.designs import code_dim, is_ablation, method_config
 from hypermod.experiments.conditioning_zoo.experiment import units
 from hypermod.models import Sizes, configure, counts
 from hypermod.models.budget import match_budget
@@ -34,8 +34,12 @@ def test_primary_design_gives_every_method_the_papers_g_and_fills_the_budget(siz
         match = method_config(config, method, budget, sizes, design="primary")
         got = counts(match.config, sizes)
         assert got["primary"] == g, method
-        if match.ok:  # the encoder filled the budget without touching g
-            assert abs(got["trainable"] - budget) <= 0.01 * budget
+        assert match.count == got["trainable"]
+        if budget == 80_000:  # room enough: the encoder alone reaches the budget
+            assert match.ok and abs(got["trainable"] - budget) <= 0.01 * budget, method
+    for method in ("embedding", "concat-all"):  # q steps coarsely: 57 or 61 against 65
+        got = counts(method_config(config, method, budget, sizes, "primary").config, sizes)
+        assert abs(got["primary"] - g) <= 0.15 * g, method
     mlp = method_config(config, "mlp", budget, sizes, design="primary")
     assert not mlp.ok and mlp.count == counts(mlp.config, sizes)["primary"] < budget
     assert "all primary" in mlp.note
@@ -49,9 +53,12 @@ def test_the_other_width_stays_put_when_asked():
     assert held.config.primary_hidden == (16,) and not held.ok
 
 
-def test_code_sizes():
+def test_code_sizes_are_capped_by_the_encoders_last_hidden_width():
     assert code_dim(configure("film", embedding_dim=7), STRUCTURED) == 7
-    assert code_dim(configure("hyper", primary_hidden=(16,)), STRUCTURED) == 65  # g's weights
+    wide = configure("hyper", primary_hidden=(16,), encoder_hidden=100)
+    assert code_dim(wide, STRUCTURED) == 65  # g's weights
+    narrow = configure("hyper", primary_hidden=(16,), encoder_hidden=12)
+    assert code_dim(narrow, STRUCTURED) == 12  # f(I) is affine in 12 numbers
     assert code_dim(configure("mlp"), STRUCTURED) is None
 
 
@@ -68,6 +75,14 @@ def test_units_share_the_reference_and_ablate_only_inits_that_exist():
     assert sorted((p["method"], p["budget"]) for p in ablation) == [("hyper", 2_000),
                                                                     ("partial-hyper", 2_000)]
     assert {p["design"] for p in ablation} == {"trainable"}
+    flags = {(p["method"], p["init"], p["design"]): is_ablation(config, p) for p in points}
+    assert flags[("hyper", "default", "trainable")] and flags[("partial-hyper", "default",
+                                                                "trainable")]
+    assert not flags[("hyper", "hyperfan", "trainable")]
+    assert not flags[("film", "default", "trainable")]  # no init setting: the main run
+    assert not flags[("mip-hyper", "default", "primary")]
+    with pytest.raises(ValueError, match="leaves out"):
+        ZooExperimentConfig(designs=("primary",), init_ablation=("default",))
     with pytest.raises(ValueError, match="ablation_budgets"):
         ZooExperimentConfig(budgets=(1_000,), ablation_budgets=(2_000,))
     with pytest.raises(ValueError, match="designs"):
@@ -178,3 +193,23 @@ def test_the_primary_design_reads_the_reference_from_the_trainable_runs():
     hyper = next(r for r in primary["ranked"] if r["method"] == "hyper")
     assert hyper["shared"] and hyper["side"].stats()["mean"] == pytest.approx(0.15)
     assert not math.isnan(hyper["selection"])
+
+
+def test_reported_rows_carry_the_scores_taken_after_training():
+    record = {"unit": {"seed": 1}, "rows": [
+        {"epoch": 1, "test_error": 0.1},
+        {"epoch": 2, "test_error": 0.2, "best_epoch": 1, "stop": "rule", "test_psnr": 11.0}]}
+    (row,) = analysis.reported_rows([record])
+    assert row["epoch"] == 1 and row["test_psnr"] == 11.0
+
+
+def test_a_report_without_tuning_renders_the_ablation(tmp_path):
+    from hypermod.experiments.conditioning_zoo import report
+
+    records = [_row("hyper", s, None, 0.1 * s, 0.1 * s, init="hyperfan") for s in (1, 2)]
+    records += [_row("hyper", s, None, 0.2 * s, 0.2 * s, ablation=True) for s in (1, 2)]
+    for r in records:
+        del r["rows"][0]["lr"]
+    section = report(records, tmp_path)
+    ablation = next(t for t in section.tables if "init ablation" in t)
+    assert "| hyper | 1,000 | 0.1500" in ablation and "(lr" not in ablation

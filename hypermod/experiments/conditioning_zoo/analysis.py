@@ -17,11 +17,44 @@ from typing import Any
 
 from scipy import stats
 
-from hypermod.reporting import verdict
+from hypermod.reporting import final_rows, group_stats, verdict
 from hypermod.reporting.claims import Pair, Side, correct, pair
 from hypermod.reporting.selection import choose
 
 Row = dict[str, Any]
+
+
+def reported_rows(records: Sequence[dict[str, Any]]) -> list[Row]:
+    """The row each record reports (`final_rows`) with the INR scores, which runs made
+    before they went on that row carry on their last row only (taken after the best
+    weights were put back, so they are the reported epoch's)."""
+    out = []
+    for record in records:
+        for row in final_rows([record]):
+            last = max(record["rows"], key=lambda r: r["epoch"])
+            out.append({**{k: last[k] for k in ("test_psnr", "heldout_psnr") if k in last},
+                        **row})
+    return out
+
+
+def shared_lr(records: list[dict[str, Any]]) -> float | None:
+    """The one learning rate of the runs' settings (`lr`: what a run without tuning
+    trains at), the shared-lr ranking's; None when records disagree or lack it."""
+    values = {(r.get("config") or {}).get("lr") for r in records}
+    return values.pop() if len(values) == 1 else None
+
+
+def means(rows: Sequence[Row], key: str) -> dict[tuple, float | None]:
+    """(method, design, budget) -> mean over seeds of the rows' `key` where they have it
+    (the INR scores)."""
+    by = ("method", "design", "budget")
+    found = group_stats([r for r in rows if r.get(key) is not None], by, key)
+    return {tuple(s[f] for f in by): s["mean"] for s in found}
+
+
+def lr_text(value: float | None) -> str:
+    """" (lr 0.001)", or nothing when no lr was recorded."""
+    return "" if value is None else f" (lr {value:g})"
 
 
 def share_reference(rows: list[Row]) -> list[Row]:

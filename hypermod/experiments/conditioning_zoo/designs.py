@@ -19,6 +19,12 @@ def takes_init(methods) -> list[str]:
     return [m for m in methods if "init" in {f.name for f in fields(METHODS[m].config)}]
 
 
+def is_ablation(config, point: dict) -> bool:
+    """Whether a unit's point is an init-ablation run: a method that takes an init,
+    started from another one than the experiment's."""
+    return point.get("init", config.init) != config.init and bool(takes_init([point["method"]]))
+
+
 def method_config(config, method: str, budget: int, sizes: Sizes,
                   design: str = "trainable", init: str | None = None) -> BudgetMatch:
     """The method's settings matched to `budget` by `design`, and the match. `init` (the

@@ -25,7 +25,12 @@ from typing import Any, ClassVar
 import torch
 
 from hypermod.experiments.conditioning_zoo import baselines
-from hypermod.experiments.conditioning_zoo.designs import code_dim, method_config, takes_init
+from hypermod.experiments.conditioning_zoo.designs import (
+    code_dim,
+    is_ablation,
+    method_config,
+    takes_init,
+)
 from hypermod.models import METHODS, Ensemble, Sizes, build_model, configure, counts
 from hypermod.sweep import (
     SweepContext,
@@ -143,6 +148,9 @@ class ZooExperimentConfig:
         if any(k < 1 for k in self.pca_components):
             raise ValueError(f"ZooExperimentConfig: pca_components must be positive, got "
                              f"{self.pca_components}")
+        if self.init_ablation and "trainable" not in self.designs:
+            raise ValueError("ZooExperimentConfig: the init ablation runs in the trainable "
+                             "design, which designs leaves out; add it or drop init_ablation")
         for init in self.init_ablation:
             if init == self.init:
                 raise ValueError(f"ZooExperimentConfig: init_ablation repeats the main init "
@@ -255,8 +263,7 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
     roles = counts(match.config, sizes)
     extra = {"trainable": roles["trainable"], "primary": roles["primary"],
              "code_dim": code, "baselines": scored,
-             "ablation": p.get("init", config.init) != config.init
-             and p["method"] in takes_init((p["method"],)),
+             "ablation": is_ablation(config, p),
              "budget_ok": match.ok, "budget_note": match.note,
              "settings": asdict(match.config), "param_counts": roles,
              "error_name": getattr(task, "error_name", "error")}  # what test_error holds

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hypermod.experiments.conditioning_zoo import analysis
-from hypermod.reporting import Section, final_rows, group_stats, markdown_table, verdict
+from hypermod.reporting import Section, group_stats, markdown_table, verdict
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.claims import best_of
 from hypermod.reporting.markdown import p_text, pair_cells, side_text
@@ -19,13 +19,6 @@ METRIC = {"rotation": "test error", "regression": "test MSE", "inr": "test MSE"}
 WORDS = {"first": "worse than the best", "second": "better than the best on test",
          "noise": "tied with the best", "too few": "too few seeds",
          "failed": "both failed"}
-
-
-def _psnr(rows: list[dict[str, Any]], key: str) -> dict[tuple, float | None]:
-    """(method, design, budget) -> mean over seeds of the rows' PSNR `key` (INR only)."""
-    by = ("method", "design", "budget")
-    stats_ = group_stats([r for r in rows if r.get(key) is not None], by, key)
-    return {tuple(s[f] for f in by): s["mean"] for s in stats_}
 
 
 def chance_level(task: str) -> float | None:
@@ -41,13 +34,6 @@ AGAINST = {"first": "below it", "second": "above it", "noise": "not beyond noise
            "too few": "too few seeds", "failed": "every run failed"}
 
 
-def _shared_lr(records: list[dict[str, Any]]) -> float | None:
-    """The one learning rate of the runs' settings (`lr`: what a run without tuning
-    trains at), the shared-lr ranking's; None when records disagree or lack it."""
-    values = {(r.get("config") or {}).get("lr") for r in records}
-    return values.pop() if len(values) == 1 else None
-
-
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Per (data set, task): each method's final test metric per design and budget over
     seeds, the ranking at each by mean validation metric (test metric for runs without a
@@ -56,9 +42,9 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     against the task's baselines (Holm likewise), how many runs hit the epoch cap,
     Kendall's tau between the ranking at the shared learning rate and the tuned one, and
     the init ablation."""
-    finals = final_rows(records)
+    finals = analysis.reported_rows(records)
     select = "val_error" if finals and all("val_error" in r for r in finals) else "test_error"
-    shared_lr = _shared_lr(records)
+    shared_lr = analysis.shared_lr(records)
     out: dict[str, Any] = {"tasks": [], "select": select, "shared_lr": shared_lr}
     for dataset, task in dict.fromkeys((r["dataset"], r["task"]) for r in finals):
         mine = [dict(r, design=r.get("design", "trainable")) for r in finals
@@ -78,7 +64,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             failures[key] = failures.get(key, 0) + f
         sizes = {(r["method"], r["design"], r["budget"]): (
             r["trainable"], r["primary"], r.get("budget_ok", True)) for r in chosen}
-        test_psnr, heldout_psnr = _psnr(chosen, "test_psnr"), _psnr(chosen, "heldout_psnr")
+        test_psnr, heldout_psnr = (analysis.means(chosen, k) for k in ("test_psnr", "heldout_psnr"))
         rankings = []
         for ranking in sorted(best_of(chosen, "method", "test_error", select,
                                       ("design", "budget"), test="paired", chance=chance),
@@ -89,8 +75,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                        for name in BASELINES.get(task, ())}
             shared = [r for r in main if (r["design"], r["budget"]) == (design, budget)
                       and r.get("lr") == shared_lr]
-            shared_order = analysis.order_at(shared, select, chance) if tuned and shared \
-                else []
+            shared_order = (analysis.order_at(shared, select, chance)
+                            if "lr" in tuned and shared else [])
             vs = {p.at["method"]: p for p in ranking.pairs}
             ranked = []
             for place, method in enumerate(ranking.order, 1):
@@ -214,8 +200,9 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
                         ("p_adj", "Holm p"), ("outcome", "against the best"),
                         ("all_runs", "with failures: difference, p")]
             columns += [(n, f"against {n}") for n in BASELINES.get(task, ())]
-            columns += [("trainable", "trainable"), ("primary", "primary"),
-                        ("code", "code size"), ("matched", "within 1%")]
+            columns += [("trainable", "trainable"), ("primary", "primary")]
+            columns += [("code", "code size")] if task == "inr" else []
+            columns += [("matched", "within 1%")]
             tables.append(f"**{label}, {design} design**\n\n" + markdown_table(rows, columns))
         if entry["baselines"]:
             tables.append(f"**{label}: baselines** (test {METRIC[task].removeprefix('test ')}"
@@ -238,6 +225,9 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
             edge = edge_note(entry["selection"], entry["tuned"], by)
             notes.append(f"{label}: " + rule_text(entry["tuned"], by)
                          + (" " + edge if edge else ""))
+    if not taus and any("lr" in e["tuned"] for e in summary["tasks"]):
+        notes.append(f"No Kendall's tau: the shared lr ({summary['shared_lr']}) is not "
+                     "among the tuned values.")
     if taus:
         tables.append(f"**Kendall's tau: the ranking at the shared lr "
                       f"({summary['shared_lr']:g}) against the tuned one** (validation "
@@ -264,14 +254,21 @@ def _scope(records: list[dict[str, Any]]) -> str:
     config = (records[0].get("config") or {}) if records else {}
     images = config.get("limit_train")
     seeds = len({(r.get("unit") or {}).get("seed") for r in records})
+    tuned = [k.removeprefix("tune_") for k in ("tune_lr", "tune_weight_decay")
+             if config.get(k)]
+    data = [d for d in config.get("datasets", ()) if d != "structured"]
     return ("What this run does not show: "
             + (f"the image tasks used the first {images:,} training images" if images
                else "the image tasks used every training image")
-            + f"; training stopped at {config.get('epochs')} epochs at most, Adam only, "
-              "and only the learning rate was tuned (not weight decay, widths, depth or "
-              "the encoder family, which every method shares); one image data set; "
-              f"{seeds} seeds, so only gaps a few seed spreads wide show; "
-              "the budgets are the settings' and say nothing of larger models.")
+            + f"; training stopped at {config.get('epochs')} epochs at most, with "
+              f"{config.get('optimizer', 'adam')} only; "
+            + (f"only {' and '.join(tuned)} {'was' if len(tuned) == 1 else 'were'} tuned"
+               if tuned else "nothing was tuned (one learning rate for every method)")
+            + " (not widths, depth or the encoder family, which every method shares); "
+            + f"{len(data)} image data set{'s' if len(data) != 1 else ''} "
+              f"({', '.join(data) or 'none'}); {seeds} seeds, so only gaps a few seed "
+              "spreads wide show; the budgets are the settings' and say nothing of larger "
+              "models.")
 
 
 BASELINE_NOTE = (
@@ -282,7 +279,7 @@ BASELINE_NOTE = (
     "coordinates (axes from the training images), and 'pca-code' is PCA at the method's "
     "code size (what its encoder hands the primary network; none for the MLP). 'below "
     "it' means the method's test metric is below the baseline's beyond noise (paired over "
-    "seeds, Holm over the methods of one table); anything else marks a method that did "
+    "seeds, Holm over the methods of one budget); anything else marks a method that did "
     "not beat that baseline.")
 
 
@@ -293,8 +290,8 @@ def _ablation_table(entries: list[dict[str, Any]]) -> str:
                                        "second": f"{e['init']} lower",
                                        "noise": "within noise"})
         rows.append({"method": e["method"], "budget": f"{e['budget']:,}",
-                     "base": f"{cells['first']} (lr {e['lr_base']:g})",
-                     "init": f"{cells['second']} (lr {e['lr_init']:g})",
+                     "base": cells["first"] + analysis.lr_text(e["lr_base"]),
+                     "init": cells["second"] + analysis.lr_text(e["lr_init"]),
                      "diff": cells["diff"], "p": cells["p"], "p_adj": cells["p_adj"],
                      "outcome": cells["outcome"]})
     first = entries[0]
