@@ -59,13 +59,14 @@ def code_dim(settings, sizes: Sizes) -> int | None:
     its output (e(I) for the embedding methods, f(I) for the hypernetworks: g's weights,
     low-rank factors, chunked-hyper's embedding) lies in an affine space of at most that
     many dimensions; PCA with as many components is the linear code of the same size.
-    None for the MLP (it reads I itself)."""
+    None for the MLP (it reads I itself) and for methods that name no code."""
     if settings.method == "mlp":
         return None
     if settings.method == "embedding":
         size = embedding_dim(settings, sizes)
     elif hasattr(settings, "embedding_dim"):
         size = settings.embedding_dim
-    else:
-        size = counts(settings, sizes)["g_generated"]
-    return min(size, settings.encoder_hidden)
+    else:  # a method registered from outside may have neither: no code size then
+        size = counts(settings, sizes).get("g_generated")
+    hidden = getattr(settings, "encoder_hidden", None)
+    return size if size is None or hidden is None else min(size, hidden)
