@@ -99,18 +99,14 @@ def baseline_pairs(sides: dict[str, Side], rows: Sequence[Row], name: str
 
 def baseline_stats(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
     """Every baseline's mean and spread over the seeds of `rows` (one value per seed)."""
-    values: dict[str, dict[int, float]] = {}
+    values: dict[tuple[str, int], float] = {}  # one value per (baseline, seed)
     for r in rows:
         for name, value in (r.get("baselines") or {}).items():
-            values.setdefault(name, {})[r["seed"]] = value
-    out = {}
-    for name, by_seed in values.items():
-        v = list(by_seed.values())
-        mean = sum(v) / len(v)
-        out[name] = {"mean": mean, "n": len(v),
-                     "std": (sum((x - mean) ** 2 for x in v) / (len(v) - 1)) ** 0.5
-                     if len(v) > 1 else 0.0}
-    return dict(sorted(out.items(), key=lambda kv: _order(kv[0])))
+            values[(name, r["seed"])] = value
+    found = group_stats([{"name": n, "value": v} for (n, _), v in values.items()],
+                        ("name",), "value")
+    return {s["name"]: {k: s[k] for k in ("mean", "std", "n")}
+            for s in sorted(found, key=lambda s: _order(s["name"]))}
 
 
 def _order(name: str) -> tuple[int, int]:
