@@ -166,9 +166,10 @@ class ZooExperimentConfig:
         RotationConfig(val_fraction=self.val_fraction)
 
 
-# Scaled to about 75 minutes on 2 CPU cores (see docs/results/README.md): budgets a
-# quarter of the earlier run's, 2,000 MNIST images, a 10-epoch cap; the unscaled version
-# is benchmarks/conditioning_zoo_gpu.sh.
+# Scaled for 2 CPU cores (planned at 75 minutes, measured at 114; docs/results/README.md):
+# budgets a quarter of the earlier run's, 2,000 MNIST images, a 10-epoch cap. The INR MLP's
+# 20-member evaluation needs about 51 GB (add --max-ensemble 2 on smaller machines); the
+# unscaled version is benchmarks/conditioning_zoo_gpu.sh.
 FULL = ZooExperimentConfig(budgets=(5_000, 20_000, 80_000), designs=DESIGNS,
                            init_ablation=("default",), ablation_budgets=(20_000,),
                            train_instances=1024, test_instances=512, val_instances=256,
