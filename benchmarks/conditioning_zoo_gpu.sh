@@ -15,6 +15,6 @@ hypermod sweep conditioning-zoo --full --device cuda --out "$out" \
     --set limit_train=none --set limit_test=none \
     --set budgets=20000,80000,320000 --set ablation_budgets= \
     --set train_instances=4096 --set test_instances=1024 --set val_instances=512 \
-    --set epochs=50 --set patience=5 --set cuts=2 \
+    --set train.epochs=50 --set train.patience=5 --set train.cuts=2 \
     --set tune_lr=1e-4,3e-4,1e-3,3e-3,1e-2
 hypermod report "$out"

@@ -15,7 +15,7 @@ hypermod sweep oracle-scaling --full --device cuda --out "$out" \
     --set instances=256 --set points=512,128,512 \
     --set hyper_widths=1,2,4,8,16,32,64,128,256 \
     --set embedding_widths=1,2,4,8,16,32,64,128,256 \
-    --set epochs=2000 --set polish_steps=1000 \
+    --set train.epochs=2000 --set polish_steps=1000 \
     --set structured.train_instances=16384 --set structured.embedding_widths=16,64,256,512 \
     --set structured.mlp_widths=16,32,64,128,256,512 --set structured.seeds=10
 hypermod report "$out"

@@ -15,6 +15,6 @@ if python -c "import sys; from hypermod.experiments.registry import is_available
     datasets=mnist,cifar10
 fi
 hypermod sweep rotation-depth --full --device cuda --seeds 5 --out "$out" \
-    --set datasets="$datasets" --set epochs=100 --set val_fraction=0.1 \
-    --set tune_lr=0.003,0.01,0.03,0.1 --set patience=10
+    --set datasets="$datasets" --set train.epochs=100 --set val_fraction=0.1 \
+    --set tune_lr=0.003,0.01,0.03,0.1 --set train.patience=10
 hypermod report "$out"

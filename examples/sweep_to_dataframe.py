@@ -39,7 +39,7 @@ METRIC = {"rotation": "test error", "classification": "test error", "inr": "test
 def small_sweep(out, epochs, limit_train):
     experiment = get_experiment("rotation-depth")
     config = override(settings_for(experiment, seeds=2), [
-        "datasets=digits", "depths=0,1,2", f"epochs={epochs}",
+        "datasets=digits", "depths=0,1,2", f"train.epochs={epochs}",
         f"limit_train={limit_train}", f"limit_test={max(limit_train // 4, 64)}"])
     run_sweep(experiment, config, out, SweepContext("cpu", progress=False))
 

@@ -1,9 +1,11 @@
 """Frozen config dataclasses overridden by name: `key=value`, dotted for nested configs.
 
     override(RotationRun(), ["train.lr=0.1", "model.encoder_depth=2", "dataset=digits"])
-    override(RotationDepthConfig(), ["depths=2,4,8", "epochs=3"])
+    override(RotationDepthConfig(), ["depths=2,4,8", "train.epochs=3"])
 
-The one override mechanism of the command line (`--set`), for runs and sweeps alike.
+The one override mechanism of the command line (`--set`), for runs and sweeps alike. A
+setting a config class has moved (its `MOVED` table, e.g. "lr" -> "train.lr") is refused
+with the name it has now.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ def _collect(config: Any, path: list[str], value: str, key: str,
         raise ValueError(f"setting {key!r}: {type(config).__name__} has no fields to set")
     known = {f.name for f in dataclasses.fields(config) if f.init}
     name = path[0]
+    moved = getattr(type(config), "MOVED", {}).get(name)
+    if name not in known and moved:
+        where = key[:len(key) - len(".".join(path))] + moved  # under its nested prefix
+        raise ValueError(f"setting {key!r} of {type(config).__name__} is now {where!r}: "
+                         f"set {where}={value}")
     if name not in known:
         raise ValueError(f"unknown setting {key!r} for {type(config).__name__}; known: "
                          f"{sorted(known)}")

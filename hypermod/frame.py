@@ -23,7 +23,8 @@ _COUNT_FIELDS = ("param_counts", "trainable", "params")
 
 
 def load_frame(directory: str | os.PathLike,
-               row_fields: Mapping[str, Mapping[str, type] | None] | None = None) -> Any:
+               row_fields: Mapping[str, Mapping[str, type] | None] | None = None,
+               moved: Mapping[str, Mapping[str, str]] | None = None) -> Any:
     """Every finished run under `directory` as one pandas DataFrame, a row per epoch.
 
     `directory` is a run folder (`result.json`, as `hypermod run --out` writes), a folder
@@ -42,6 +43,10 @@ def load_frame(directory: str | os.PathLike,
     finished record is left out, and so is a unit file that is not what its name says or
     repeats a unit (see `records.read_unit_files`); `df.attrs["skipped"]` holds one
     message per such file, naming it and the problem (nothing is printed).
+
+    `moved` maps an experiment's name to where settings of its older records live now
+    (old name -> dotted new name, as a config's `MOVED` table), so that runs made before
+    and after a setting moved share its column (`config.train.lr`).
     """
     try:
         import pandas as pd
@@ -64,7 +69,7 @@ def load_frame(directory: str | os.PathLike,
     units, unit_skips = read_unit_files((p for p in paths if p.name != "result.json"),
                                         lambda name: (row_fields or {}).get(name))
     for path, record in units:
-        rows += _unit_rows(record, path)
+        rows += _unit_rows(record, path, (moved or {}).get(record["experiment"]) or {})
     skipped += unit_skips
     frame = pd.DataFrame(rows)
     frame.attrs["skipped"] = skipped
@@ -154,8 +159,13 @@ def _run_rows(record: dict[str, Any], path: Path) -> list[dict[str, Any]]:
              **_tail(record, config, path)} for row in record["epochs"]]
 
 
-def _unit_rows(record: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+def _unit_rows(record: dict[str, Any], path: Path,
+               moved: Mapping[str, str]) -> list[dict[str, Any]]:
     unit = record["unit"]
+    tail = _tail(record, record["config"], path)
+    for old, new in moved.items():  # an older record's setting in its current column
+        if f"config.{old}" in tail and f"config.{new}" not in tail:
+            tail[f"config.{new}"] = tail.pop(f"config.{old}")
     status = "diverged" if any(row.get("diverged") for row in record["rows"]) else "finished"
     out = []
     for row in record["rows"]:
@@ -166,7 +176,7 @@ def _unit_rows(record: dict[str, Any], path: Path) -> list[dict[str, Any]]:
             if isinstance(row.get(key), int):
                 counts.setdefault("params.trainable", row[key])
         out.append({"experiment": record["experiment"], **unit, **metrics, "status": status,
-                    **counts, **_tail(record, record["config"], path)})
+                    **counts, **tail})
     return out
 
 

@@ -85,12 +85,14 @@ def ensemble_run(method: str) -> dict[str, Any]:
     return {"epochs": [_strip(h) for h in trained.histories]}
 
 
-def sweep(name: str, **changes: Any) -> dict[str, Any]:
+def sweep(name: str, epochs: int | None = None, **changes: Any) -> dict[str, Any]:
     from hypermod.experiments import get_experiment
     from hypermod.sweep import SweepContext, run_sweep
 
     experiment = get_experiment(name)
     config = replace(experiment.quick, **changes)
+    if epochs is not None:  # the experiment's train group
+        config = replace(config, train=replace(config.train, epochs=epochs))
     with tempfile.TemporaryDirectory() as tmp:
         run_sweep(experiment, config, tmp, SweepContext("cpu", progress=False),
                   log=lambda _: None)

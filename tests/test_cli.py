@@ -108,9 +108,10 @@ def test_data_fetch_downloads_from_a_local_mirror(tmp_path, shared_data_dir, iso
 
 
 def test_invalid_sweep_settings_are_refused_before_anything_is_written(tmp_path, capsys):
-    code = main(["sweep", "rotation-depth", "--set", "lr=-1", "--out", str(tmp_path / "o")])
+    code = main(["sweep", "rotation-depth", "--set", "train.lr=-1", "--out",
+                 str(tmp_path / "o")])
     assert code == 2
-    assert "RotationDepthConfig.lr must be positive, got -1.0" in capsys.readouterr().err
+    assert "lr must be positive and finite, got -1.0" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     assert main(["sweep", "rotation-depth", "--set", "limit_train=abc"]) == 2
     assert "'limit_train' expects int or none, got 'abc'" in capsys.readouterr().err
@@ -169,16 +170,18 @@ def test_invalid_run_values_are_refused_naming_the_flag(flags, message, capsys):
     (["sweep", "assumption2", "--seeds", "0"], "argument --seeds: must be a positive integer"),
     (["sweep", "assumption2", "--dataset", "imagenet"],
      "assumption2 does not run on ['imagenet']"),
-    (["sweep", "assumption2", "--set", "epochs=0"], "Assumption2Config.epochs must be positive"),
-    (["sweep", "assumption2", "--set", "lr=nan"], "Assumption2Config.lr must be positive"),
-    (["sweep", "rotation-depth", "--set", "lr=inf"],
-     "RotationDepthConfig.lr must be finite, got inf"),
-    (["sweep", "assumption1", "--set", "lr=inf"], "Assumption1Config.lr must be finite, got inf"),
+    (["sweep", "assumption2", "--set", "train.epochs=0"], "epochs must be >= 1, got 0"),
+    (["sweep", "assumption2", "--set", "train.lr=nan"], "lr must be positive and finite"),
+    (["sweep", "rotation-depth", "--set", "train.lr=inf"],
+     "lr must be positive and finite, got inf"),
+    (["sweep", "assumption1", "--set", "train.lr=inf"], "lr must be positive and finite"),
+    (["sweep", "assumption1", "--set", "lr=0.1"],
+     "setting 'lr' of Assumption1Config is now 'train.lr': set train.lr=0.1"),
     (["sweep", "assumption2", "--set", "widths=1,inf"],
      "'widths' expects int, got 'inf'"),
     (["sweep", "rotation-depth", "--set", "depths=2,-1"], "depth must be >= 0, got -1"),
-    (["sweep", "assumption2", "--set", "batch_size=-64"],
-     "Assumption2Config.batch_size must be positive, got -64"),
+    (["sweep", "assumption2", "--set", "train.batch_size=-64"],
+     "batch_size must be >= 1, got -64"),
     (["reproduce", "--dataset", "imagenet"], "unknown data sets ['imagenet']"),
     (["run", "rotation", "--dataset", "digits", "--device", "tpu"], "unknown device 'tpu'"),
 ])
@@ -297,7 +300,7 @@ def test_interrupted_run_and_sweep_say_how_to_go_on(tmp_path, capsys, monkeypatc
 def test_sweep_points_run_flags_to_set(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["sweep", "rotation-depth", "--epochs", "3", "--out", str(tmp_path)])
-    assert "sweep has no --epochs; experiment settings are set by name: --set epochs=VALUE" \
+    assert "sweep has no --epochs; experiment settings are set by name: --set train.epochs=VALUE" \
         in capsys.readouterr().err
 
 
@@ -345,7 +348,7 @@ def test_export_writes_every_epoch_of_a_sweep_as_csv(tmp_path, capsys):
     import csv
 
     assert main(["sweep", "assumption2", "--no-progress", "--out", str(tmp_path / "s"),
-                 "--set", "widths=1,2", "--set", "epochs=2", "--seeds", "1"]) == 0
+                 "--set", "widths=1,2", "--set", "train.epochs=2", "--seeds", "1"]) == 0
     assert main(["export", str(tmp_path / "s"), "--csv", str(tmp_path / "t.csv")]) == 0
     assert "4 rows" in capsys.readouterr().out  # 2 widths x 2 epochs
     with open(tmp_path / "t.csv") as fh:
@@ -373,7 +376,7 @@ def test_unit_records_say_where_their_job_ran(tmp_path):
     import platform
 
     assert main(["sweep", "assumption2", "--no-progress", "--out", str(tmp_path),
-                 "--set", "widths=1", "--set", "epochs=1", "--seeds", "1"]) == 0
+                 "--set", "widths=1", "--set", "train.epochs=1", "--seeds", "1"]) == 0
     (path,) = (tmp_path / "assumption2" / "runs").glob("*.json")
     worker = json.loads(path.read_text())["worker"]
     assert worker["host"] == platform.node() and worker["attempts"] == 1

@@ -269,7 +269,7 @@ def test_a_bad_zoo_init_is_refused_before_anything_is_written(tmp_path, capsys):
 def test_a_zoo_primary_without_hidden_layers_runs(tmp_path, capsys):
     assert main(["--threads", "1", "sweep", "conditioning-zoo", "--set", "primary_hidden=",
                  "--set", "methods=hyper", "--set", "budgets=5000", "--set",
-                 "datasets=structured", "--set", "epochs=1", "--seeds", "1", "--no-progress",
+                 "datasets=structured", "--set", "train.epochs=1", "--seeds", "1", "--no-progress",
                  "--set", "designs=trainable", "--set", "tune_lr=", "--set", "init_ablation=",
                  "--out", str(tmp_path / "z")]) == 0
     assert "1 runs done" in capsys.readouterr().out
@@ -287,12 +287,12 @@ def test_after_a_sweep_whose_units_all_failed_the_corrected_command_runs(tmp_pat
     argv = ["sweep", "assumption2", "--no-progress", "--out", str(tmp_path / "s"),
             "--set", "widths=1", "--seeds", "1"]
     monkeypatch.setattr(runner, "compute", fails)
-    assert main([*argv, "--set", "epochs=2"]) == 2
+    assert main([*argv, "--set", "train.epochs=2"]) == 2
     assert "this setting fails when a unit runs" in capsys.readouterr().err
     monkeypatch.setattr(runner, "compute", real)
-    assert main([*argv, "--set", "epochs=1"]) == 0
+    assert main([*argv, "--set", "train.epochs=1"]) == 0
     out = capsys.readouterr().out
-    assert "held other settings (epochs: 2 -> 1) but no finished run; replaced" in out
+    assert "held other settings (train.epochs: 2 -> 1) but no finished run; replaced" in out
     assert "1 runs done" in out
 
 
@@ -315,7 +315,7 @@ def test_compare_refuses_a_budget_beyond_the_width_cap(capsys):
 def small_sweep(tmp_path):
     out = tmp_path / "s"
     assert main(["sweep", "assumption2", "--no-progress", "--out", str(out), "--set",
-                 "widths=1", "--set", "epochs=1", "--seeds", "1"]) == 0
+                 "widths=1", "--set", "train.epochs=1", "--seeds", "1"]) == 0
     return out
 
 

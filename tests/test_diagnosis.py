@@ -2,11 +2,12 @@
 leave limited points out, the totals verdict, and a real tiny encoder flagged."""
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from hypermod.experiments.modularity_scaling.diagnosis import PRIMARY, diagnose
-from hypermod.experiments.modularity_scaling.experiment import ScalingConfig, run
+from hypermod.experiments.modularity_scaling.experiment import TRAIN, ScalingConfig, run
 from hypermod.experiments.modularity_scaling.summary import summarize
 from hypermod.reporting.verdict import CONSISTENT, HELD, INCONCLUSIVE, NOT_HELD, STEEPER
 from hypermod.sweep import SweepContext, unit
@@ -172,8 +173,8 @@ def test_a_tiny_encoder_is_flagged_encoder_limited():
                            widths=(8,), encoder_widths=(3,), totals_encoders=(),
                            mlp_widths=(8,), diagnose=("structured",), train_instances=512,
                            val_instances=64, test_instances=128, points=8, max_steps=1200,
-                           patience=10, decays=1, probe_seeds=4, seeds=4,
-                           batch_instances=128)
+                           train=replace(TRAIN, patience=10, cuts=1, batch_size=128),
+                           probe_seeds=4, seeds=4)
     ctx = SweepContext("cpu", progress=False)
     rows = [run(config, unit(seed, target="structured", m1=1, m2=4, method="hyper",
                              width=8), ctx)[0] for seed in (1, 2, 3, 4)]

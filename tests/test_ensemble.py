@@ -211,7 +211,8 @@ def test_groups_gather_seeds_of_a_point():
 def test_sweep_with_ensembles_equals_sweep_without(tmp_path):
     from hypermod.experiments.rotation_depth import EXPERIMENT, QUICK
 
-    config = replace(QUICK, depths=(1,), seeds=3, epochs=1, limit_train=128, limit_test=64)
+    config = replace(QUICK, depths=(1,), seeds=3, train=replace(QUICK.train, epochs=1),
+                     limit_train=128, limit_test=64)
     ctx = SweepContext("cpu", progress=False)
     run_sweep(EXPERIMENT, config, tmp_path / "ens", ctx, log=lambda _: None)
     # a resumed sweep with one seed missing trains only that seed

@@ -46,9 +46,9 @@ def test_sweep_to_dataframe_draws_a_figure(tmp_path):
 
 @pytest.mark.parametrize(("experiment", "settings", "axis"), [
     ("conditioning-zoo", ["methods=hyper,mlp", "budgets=5000,8000", "datasets=digits",
-                          "tasks=rotation", "epochs=1", "limit_train=200", "limit_test=100"],
+                          "tasks=rotation", "train.epochs=1", "limit_train=200", "limit_test=100"],
      "budget"),
-    ("assumption2", ["widths=1,2", "epochs=1"], "width"),
+    ("assumption2", ["widths=1,2", "train.epochs=1"], "width"),
 ])
 def test_sweep_to_dataframe_draws_the_other_experiments_sweeps(tmp_path, experiment, settings,
                                                                 axis):

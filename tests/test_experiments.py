@@ -15,21 +15,21 @@ from hypermod.sweep import SweepContext, run_sweep
 
 # Settings that make each experiment's smoke run take seconds on a CPU.
 TINY = {
-    "rotation-depth": ["datasets=digits", "depths=0,1", "epochs=1", "limit_train=128",
+    "rotation-depth": ["datasets=digits", "depths=0,1", "train.epochs=1", "limit_train=128",
                        "limit_test=64"],
     "rotation-embedding": ["datasets=digits", "embedding_dims=50,100", "lrs=0.01,0.1",
-                           "epochs=1", "limit_train=128", "limit_test=64"],
-    "assumption1": ["datasets=uniform", "epochs=2", "noise_size=256", "width=16"],
-    "assumption2": ["datasets=digits", "widths=1,3", "epochs=1", "limit_train=256",
+                           "train.epochs=1", "limit_train=128", "limit_test=64"],
+    "assumption1": ["datasets=uniform", "train.epochs=2", "noise_size=256", "width=16"],
+    "assumption2": ["datasets=digits", "widths=1,3", "train.epochs=1", "limit_train=256",
                     "limit_test=64"],
     "conditioning-zoo": ["datasets=digits,structured", "tasks=rotation",
-                         "methods=hyper,film,mlp", "budgets=3000,6000", "epochs=1",
+                         "methods=hyper,film,mlp", "budgets=3000,6000", "train.epochs=1",
                          "limit_train=128", "limit_test=64", "train_instances=64",
                          "test_instances=32", "points=8", "tune_lr=3e-3,1e-2",
                          "init_ablation=default", "ablation_budgets=6000"],
     "modularity-scaling": ["widths=1,4", "mlp_widths=4", "encoder_widths=8,16", "max_steps=20",
                            "train_instances=64", "test_instances=32", "val_instances=32"],
-    "oracle-scaling": ["m2s=1,2", "hyper_widths=1,4", "embedding_widths=1,4", "epochs=2",
+    "oracle-scaling": ["m2s=1,2", "hyper_widths=1,4", "embedding_widths=1,4", "train.epochs=2",
                        "polish_steps=2"],
 }
 
@@ -200,9 +200,9 @@ def test_report_refuses_to_average_runs_of_different_settings(tmp_path):
     _hand_made(tmp_path)
     (path,) = (tmp_path / "assumption2" / "runs").glob("dataset-digits_width-1_*_seed-1.json")
     record = json.loads(path.read_text())
-    record["config"] = {"epochs": 5}
+    record["config"] = {"epochs": 5}  # an older record's flat name: read as train.epochs
     path.write_text(json.dumps(record))
-    with pytest.raises(ValueError, match=r"different settings \(epochs\)"):
+    with pytest.raises(ValueError, match=r"different settings \(train\.epochs\)"):
         build_report(tmp_path)
 
 

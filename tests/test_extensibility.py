@@ -190,7 +190,7 @@ def test_a_registered_method_joins_the_zoo_at_its_budgets(gated, tmp_path):
     assert main(["--threads", "1", "sweep", "conditioning-zoo", "--quick", "--seeds", "1",
                  "--no-progress", "--out", str(tmp_path), "--set", "methods=gated,hyper",
                  "--set", "budgets=5000", "--set", "datasets=digits,structured",
-                 "--set", "tasks=rotation,inr", "--set", "epochs=1",
+                 "--set", "tasks=rotation,inr", "--set", "train.epochs=1",
                  "--set", "limit_train=100", "--set", "limit_test=50",
                  "--set", "designs=trainable"]) == 0
     records = load_results(tmp_path)[0]["conditioning-zoo"]

@@ -23,10 +23,10 @@ ROW_FIELDS = {name: e.row_fields for name, e in EXPERIMENTS.items()}
 # Two experiments, two seeds, ensembles on: tiny enough to run in a few seconds.
 SWEEPS = {
     "rotation-depth": (("dataset", "method", "depth"),
-                       ["datasets=digits", "depths=0,1", "epochs=2", "limit_train=128",
+                       ["datasets=digits", "depths=0,1", "train.epochs=2", "limit_train=128",
                         "limit_test=64"]),
     "assumption2": (("dataset", "width"),
-                    ["datasets=digits", "widths=1,3", "epochs=2", "limit_train=256",
+                    ["datasets=digits", "widths=1,3", "train.epochs=2", "limit_train=256",
                      "limit_test=64"]),
 }
 
@@ -76,7 +76,7 @@ def test_frame_columns_name_roles_settings_and_code(sweep_dir):
             == embedding["params.e"] + embedding["params.q"]).all()
     assert set(df["status"]) == {"finished"}
     assert set(depth["seed"]) == {1, 2} and set(depth["epoch"]) == {1, 2}
-    assert set(depth["config.epochs"]) == {2}
+    assert set(depth["config.train.epochs"]) == {2}
     assert set(depth["config.depths"]) == {"[0, 1]"}  # lists as JSON text: groupable
     assert df["code.git_commit"].notna().all() and "code.hypermod" in df
     assert df["path"].str.endswith(".json").all()
@@ -154,7 +154,7 @@ def test_zoo_settings_are_columns_and_the_metric_is_named(tmp_path, capsys):
     assert main(["--threads", "1", "sweep", "conditioning-zoo", "--quick", "--seeds", "1",
                  "--out", str(tmp_path / "z"), "--set", "methods=hyper",
                  "--set", "budgets=5000", "--set", "datasets=digits",
-                 "--set", "tasks=rotation,inr", "--set", "epochs=1",
+                 "--set", "tasks=rotation,inr", "--set", "train.epochs=1",
                  "--set", "limit_train=100", "--set", "limit_test=50"]) == 0
     printed = capsys.readouterr()
     lines = (printed.out + printed.err).splitlines()

@@ -108,7 +108,7 @@ def _sweep(address: str, env: dict[str, str], out: Path) -> subprocess.Completed
         [sys.executable, "-m", "hypermod", "--threads", "1", "sweep", "rotation-depth",
          "--executor", "ray", "--ray-address", address, "--seeds", "2", "--no-progress",
          "--out", str(out), "--set", "datasets=digits", "--set", "depths=0,1", "--set",
-         "epochs=1", "--set", "limit_train=128", "--set", "limit_test=64"],
+         "train.epochs=1", "--set", "limit_train=128", "--set", "limit_test=64"],
         env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -96,7 +96,7 @@ def test_diverged_runs_are_shown_not_dropped(tmp_path):
 def test_a_sweep_goes_on_past_diverging_runs_and_reports_them(tmp_path):
     experiment = get_experiment("rotation-embedding")
     config = override(settings_for(experiment, seeds=1), [
-        "datasets=digits", "embedding_dims=50", "lrs=0.05,1e6", "epochs=2",
+        "datasets=digits", "embedding_dims=50", "lrs=0.05,1e6", "train.epochs=2",
         "limit_train=128", "limit_test=64"])
     counts = run_sweep(experiment, config, tmp_path, SweepContext("cpu", progress=False),
                        log=lambda _: None)

@@ -364,7 +364,7 @@ def test_rotation_depth_at_tuned_lrs_is_set_beside_the_papers_fixed_setting(tmp_
     assert len(section.tables) == 3  # chosen lrs, the fixed setting, the lr selection
     assert section.tables[1].startswith("At the paper's fixed setting (lr 0.01, epoch 10)")
     for record in records:  # learning-rate cuts change the steps before epoch 10
-        record["config"]["cuts"] = 1
+        record["config"]["train"] = {"cuts": 1}
     assert "fixed" not in rotation_depth.summarize(records)
 
 

@@ -158,7 +158,7 @@ def _cli_sweep(out: Path, *extra: str) -> subprocess.Popen:
     # One thread: two would fight over the cores with whatever else runs on a 2-core machine.
     args = [sys.executable, "-m", "hypermod.cli", "--threads", "1", "sweep", "assumption2",
             "--quick", "--no-progress", "--device", "cpu", "--out", str(out), "--seeds", "1",
-            "--set", "widths=1,2,3,4,5,6,7,8,9,10", "--set", "epochs=12",
+            "--set", "widths=1,2,3,4,5,6,7,8,9,10", "--set", "train.epochs=12",
             "--set", "limit_train=600",
             *extra]
     # SIGINT's default action restored in the child: a test suite started in the background
@@ -215,7 +215,7 @@ def test_a_unit_records_the_environment_its_job_ran_in(tmp_path):
                 done(job, outcome)
 
     experiment = get_experiment("assumption2")
-    config = override(settings_for(experiment, seeds=1), ["widths=1", "epochs=1",
+    config = override(settings_for(experiment, seeds=1), ["widths=1", "train.epochs=1",
                                                           "limit_train=64", "limit_test=32"])
     ctx = SweepContext("cpu", progress=False)
     run_sweep(experiment, config, tmp_path, ctx, log=lambda _: None,

@@ -33,7 +33,7 @@ def _sweep_command(out: Path) -> list[str]:
     # One thread, so that every copy computes bit for bit the same floats.
     return [sys.executable, "-m", "hypermod.cli", "--threads", "1", "sweep", "assumption2",
             "--quick", "--no-progress", "--device", "cpu", "--out", str(out), "--seeds", "1",
-            "--set", "widths=1,2,3,4,5,6,7,8,9,10", "--set", "epochs=12",
+            "--set", "widths=1,2,3,4,5,6,7,8,9,10", "--set", "train.epochs=12",
             "--set", "limit_train=600"]
 
 
@@ -129,7 +129,7 @@ def test_a_full_disk_stops_the_sweep_with_a_clear_message_and_no_partial_file(
     if not Path("/proc/self/fd").is_dir():
         pytest.skip("needs /proc to tell files apart")
     argv = ["sweep", "assumption2", "--quick", "--no-progress", "--device", "cpu", "--out",
-            str(tmp_path), "--seeds", "1", "--set", "widths=1,2,3,4", "--set", "epochs=1",
+            str(tmp_path), "--seeds", "1", "--set", "widths=1,2,3,4", "--set", "train.epochs=1",
             "--set", "limit_train=64", "--no-ensemble"]
     _disk_full_on("dataset-digits_width-3_seed-1.json", monkeypatch)
     assert main(argv) == 2

@@ -25,6 +25,7 @@ import hypermod.sweep.ray as sweep_ray  # noqa: E402 - only once Ray is known to
 from hypermod.experiments import get_experiment  # noqa: E402
 from hypermod.sweep import Experiment, SweepContext, run_sweep, unit  # noqa: E402
 from hypermod.sweep.ray import RayExecutor  # noqa: E402
+from hypermod.training import TrainConfig  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 
@@ -131,8 +132,9 @@ def _ctx():
 
 def test_quick_sweep_on_ray_writes_what_in_process_writes(tmp_path, ray_tmp):
     exp = get_experiment("rotation-depth")
-    config = dataclasses.replace(exp.quick, datasets=("digits",), depths=(1,), epochs=1,
-                                 seeds=2, limit_train=128, limit_test=64)
+    config = dataclasses.replace(exp.quick, datasets=("digits",), depths=(1,),
+                                 train=TrainConfig(epochs=1), seeds=2, limit_train=128,
+                                 limit_test=64)
     here = run_sweep(exp, config, tmp_path / "here", _ctx(), log=lambda m: None)
     executor = Recording(RayExecutor())
     there = run_sweep(exp, config, tmp_path / "ray", _ctx(), log=lambda m: None,

@@ -52,7 +52,7 @@ def _check_curves(events, rows):
 def test_a_sweep_ensemble_logs_one_folder_per_unit(tmp_path):
     experiment = get_experiment("rotation-depth")
     config = override(settings_for(experiment, seeds=2),
-                      ["datasets=digits", "depths=1", "methods=hyper", "epochs=2",
+                      ["datasets=digits", "depths=1", "methods=hyper", "train.epochs=2",
                        "limit_train=128", "limit_test=64"])
     board = tmp_path / "tb"
     run_sweep(experiment, config, tmp_path / "out",
@@ -69,7 +69,7 @@ def test_a_sweep_ensemble_logs_one_folder_per_unit(tmp_path):
         hparams = _hparams(events)
         assert hparams["seed"] == record["unit"]["seed"]
         assert hparams["model.method"] == "hyper"
-        assert hparams["train.lr"] == pytest.approx(record["config"]["lr"])
+        assert hparams["train.lr"] == pytest.approx(record["config"]["train"]["lr"])
 
 
 def test_a_single_run_and_assumption2_log_their_history(tmp_path):
@@ -83,7 +83,7 @@ def test_a_single_run_and_assumption2_log_their_history(tmp_path):
 
     experiment = get_experiment("assumption2")
     config = override(settings_for(experiment, seeds=1),
-                      ["datasets=digits", "widths=2", "epochs=2", "limit_train=128",
+                      ["datasets=digits", "widths=2", "train.epochs=2", "limit_train=128",
                        "limit_test=64"])
     run_sweep(experiment, config, tmp_path / "out",
               SweepContext("cpu", progress=False, tensorboard=tmp_path / "tb"),

@@ -47,8 +47,8 @@ def test_the_choice_is_made_on_validation_and_an_end_of_the_grid_is_flagged():
 def test_a_tuned_sweep_records_each_value_and_the_report_names_the_choice(tmp_path):
     experiment = get_experiment("rotation-depth")
     config = override(settings_for(experiment, seeds=2), [
-        "datasets=digits", "depths=1", "epochs=3", "limit_train=200", "limit_test=100",
-        "tune_lr=0.01,0.1", "val_fraction=0.2", "patience=2"])
+        "datasets=digits", "depths=1", "train.epochs=3", "limit_train=200", "limit_test=100",
+        "tune_lr=0.01,0.1", "val_fraction=0.2", "train.patience=2"])
     counts = run_sweep(experiment, config, tmp_path, SweepContext("cpu", progress=False),
                        log=lambda _: None)
     assert counts["ran"] == 8

@@ -142,7 +142,7 @@ def test_kendall():
 
 
 def _row(method, seed, lr, val, test, init="default", design="trainable", **extra):
-    return {"unit": {"seed": seed}, "config": {"lr": 1e-3}, "rows": [
+    return {"unit": {"seed": seed}, "config": {"train": {"lr": 1e-3}}, "rows": [
         {"dataset": "structured", "task": "regression", "method": method, "budget": 1000,
          "design": design, "init": init, "lr": lr, "seed": seed, "epoch": 3,
          "val_error": val, "test_error": test, "trainable": 1000, "primary": 65,

@@ -103,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_sweep_flags(p, Path("runs"))
         add_executor_flags(p)
         p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
-                       help="override a setting by name, e.g. --set epochs=3 --set "
-                            "depths=2,4 (repeatable; unknown keys are refused)")
+                       help="override a setting by name, e.g. --set train.epochs=3 --set "
+                            "depths=2,4 (repeatable; unknown keys are refused; the "
+                            "training settings are the train group's: train.lr, ...)")
         p.add_argument("--tune", action="append", default=None, metavar="NAME=V1,V2,...",
                        help="train every grid point at each value of a training setting "
                             "(lr or weight_decay), seeds x values as one ensemble, and "
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Flags people reach for on `sweep` that are experiment settings there.
 SETTING_FLAGS = ("--epochs", "--lr", "--batch-size", "--depth", "--depths", "--widths",
                  "--limit-train", "--limit-test", "--width")
+TRAIN_FLAGS = ("epochs", "lr", "batch_size")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,8 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra:
         flag = extra[0].split("=")[0]
         if args.command in ("sweep", "reproduce") and flag in SETTING_FLAGS:
+            name = flag[2:].replace("-", "_")
+            if name in TRAIN_FLAGS:  # training settings are the `train` group's
+                name = f"train.{name}"
             parser.error(f"{args.command} has no {flag}; experiment settings are set by name: "
-                         f"--set {flag[2:].replace('-', '_')}=VALUE (see `hypermod experiments`)")
+                         f"--set {name}=VALUE (see `hypermod experiments`)")
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     out = getattr(args, "out", None)
     fresh = False

@@ -13,9 +13,9 @@ uniform noise in [-1, 1]^(1x28x28), fresh for every batch as in the reference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -27,12 +27,23 @@ from hypermod.reporting import Section, final_rows, group_stats, markdown_table,
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.claims import Arm, Claim, judge
 from hypermod.reporting.markdown import pair_cells
-from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
+from hypermod.sweep import (
+    Experiment,
+    SweepContext,
+    Unit,
+    check_settings,
+    check_train,
+    train_legacy,
+    unit,
+)
 from hypermod.tasks.limits import images_on, limited
 from hypermod.training import TrainConfig, resolve_device, train
 
 NAME = "assumption1"
 NOISE_SHAPE = (1, 28, 28)
+
+
+TRAIN = TrainConfig(epochs=100, lr=0.01, momentum=0.5)  # the reference's SGD
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,9 @@ class Assumption1Config:
     Attributes:
         datasets: "mnist", "cifar10" and/or "uniform" (noise needs no data set).
         width: hidden units of each student.
-        epochs, lr, momentum, batch_size, test_batch_size: SGD as in the reference.
+        train: the training settings (`TrainConfig`): SGD with lr 0.01 and momentum 0.5
+            for 100 epochs, batches of 64 and 1000, as the reference; the seed is each
+            unit's.
         noise_size: uniform-noise samples per epoch, and in the held-out set.
         limit_train, limit_test: use only the first N images of a data set.
         seeds: repetitions (teacher, students and data order all follow the seed).
@@ -50,29 +63,28 @@ class Assumption1Config:
 
     datasets: tuple[str, ...] = ("mnist", "uniform", "cifar10")
     width: int = 100
-    epochs: int = 100
-    lr: float = 0.01
-    momentum: float = 0.5
-    batch_size: int = 64
-    test_batch_size: int = 1000
+    train: TrainConfig = TRAIN
     noise_size: int = 10_000
     limit_train: int | None = None
     limit_test: int | None = None
     seeds: int = 5
 
+    # What runs made before a setting existed used, and where settings of older records
+    # live now (see `sweep.spec.settings_differ`).
+    LEGACY: ClassVar[dict[str, Any]] = train_legacy(TRAIN)
+    MOVED: ClassVar[dict[str, str]] = {k: f"train.{k}" for k in (
+        "epochs", "lr", "momentum", "batch_size", "test_batch_size")}
+
     def __post_init__(self) -> None:
-        check_settings(self, nonempty=("datasets",),
-                       positive=("width", "epochs", "lr", "batch_size", "test_batch_size",
-                                 "noise_size", "seeds"),
+        check_settings(self, nonempty=("datasets",), positive=("width", "noise_size", "seeds"),
                        optional_positive=("limit_train", "limit_test"))
-        if self.momentum < 0:
-            raise ValueError(f"Assumption1Config.momentum must be >= 0, got {self.momentum}")
+        check_train(self, TRAIN)
 
 
 FULL = Assumption1Config()
 # Quick: a larger step (0.05) so that 60 short epochs get where the paper's 100 long ones do.
-QUICK = Assumption1Config(datasets=("uniform",), epochs=60, lr=0.05, noise_size=4_000,
-                          limit_train=2_000, limit_test=1_000, seeds=2)
+QUICK = Assumption1Config(datasets=("uniform",), train=replace(TRAIN, epochs=60, lr=0.05),
+                          noise_size=4_000, limit_train=2_000, limit_test=1_000, seeds=2)
 
 
 class StudentPair(nn.Module):
@@ -156,7 +168,7 @@ class TeacherTask:
 @torch.no_grad()
 def _distances(pair: StudentPair, task: TeacherTask) -> dict[str, float]:
     sums = torch.zeros(3, device=task.test.device)
-    for (x,), t in task.test_batches(task.config.test_batch_size):
+    for (x,), t in task.test_batches(task.config.train.test_batch_size):
         out = pair(x)
         a, b = out[:, 0], out[:, 1]
         sums += torch.stack([F.mse_loss(a, b), F.mse_loss(a, t), F.mse_loss(b, t)]) * x.shape[0]
@@ -185,10 +197,8 @@ def run(config: Assumption1Config, item: Unit, ctx: SweepContext) -> list[dict[s
         rows.append({**item.as_dict(), "epoch": row["epoch"], "train_loss": row["train_loss"],
                      **gaps})
 
-    train(pair, task, TrainConfig(epochs=config.epochs, lr=config.lr, momentum=config.momentum,
-                                  batch_size=config.batch_size,
-                                  test_batch_size=config.test_batch_size, seed=item.seed),
-          progress=False, on_epoch=on_epoch)
+    train(pair, task, replace(config.train, seed=item.seed), progress=False,
+          on_epoch=on_epoch)
     return rows
 
 

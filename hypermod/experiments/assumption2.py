@@ -11,9 +11,9 @@ outputs; the reference's figure is ten times that: a sum over outputs).
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -30,12 +30,24 @@ from hypermod.reporting import (
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.claims import trend
 from hypermod.reporting.markdown import pair_cells
-from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
+from hypermod.sweep import (
+    Experiment,
+    SweepContext,
+    Unit,
+    check_settings,
+    check_train,
+    config_record,
+    train_legacy,
+    unit,
+)
 from hypermod.tasks import ClassificationTask
 from hypermod.training import TrainConfig, fit, resolve_device
 from hypermod.training.tensorboard import TensorBoardLogger
 
 NAME = "assumption2"
+
+
+TRAIN = TrainConfig(epochs=5, lr=1.0, optimizer="adadelta")  # the reference's
 
 
 @dataclass(frozen=True)
@@ -45,28 +57,32 @@ class Assumption2Config:
     Attributes:
         datasets: data sets to run on.
         widths: hidden widths of the one-hidden-layer ELU network.
-        epochs, lr, batch_size: Adadelta, as in the reference (its README runs 5 epochs).
+        train: the training settings (`TrainConfig`): Adadelta at lr 1 for 5 epochs, as
+            the reference (its README runs 5 epochs); the seed is each unit's.
         limit_train, limit_test: use only the first N images.
         seeds: repetitions per (data set, width).
     """
 
     datasets: tuple[str, ...] = ("fashion-mnist", "mnist", "cifar10")
     widths: tuple[int, ...] = tuple(range(1, 30))
-    epochs: int = 5
-    lr: float = 1.0
-    batch_size: int = 64
+    train: TrainConfig = TRAIN
     limit_train: int | None = None
     limit_test: int | None = None
     seeds: int = 5
 
+    # What runs made before a setting existed used, and where settings of older records
+    # live now (see `sweep.spec.settings_differ`).
+    LEGACY: ClassVar[dict[str, Any]] = train_legacy(TRAIN)
+    MOVED: ClassVar[dict[str, str]] = {k: f"train.{k}" for k in ("epochs", "lr", "batch_size")}
+
     def __post_init__(self) -> None:
-        check_settings(self, nonempty=("datasets", "widths"),
-                       positive=("widths", "epochs", "lr", "batch_size", "seeds"),
+        check_settings(self, nonempty=("datasets", "widths"), positive=("widths", "seeds"),
                        optional_positive=("limit_train", "limit_test"))
+        check_train(self, TRAIN)
 
 
 FULL = Assumption2Config()
-QUICK = Assumption2Config(datasets=("digits",), widths=(1, 2, 4, 8, 16, 29), epochs=5,
+QUICK = Assumption2Config(datasets=("digits",), widths=(1, 2, 4, 8, 16, 29),
                           limit_train=3_000, limit_test=1_000, seeds=2)
 
 
@@ -85,12 +101,12 @@ def run(config: Assumption2Config, item: Unit, ctx: SweepContext) -> list[dict[s
                               config.limit_train, config.limit_test)
     torch.manual_seed(item.seed)
     model = shallow_mlp(task.input_dim, p["width"], task.num_classes, "elu").to(device)
-    train = TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
-                        optimizer="adadelta", seed=item.seed)
+    train = replace(config.train, seed=item.seed)
     board = None
     if ctx.tensorboard is not None:
-        hparams = {**asdict(config), **item.as_dict()}
-        hparams.pop("seeds")  # the number of seeds of the sweep; the unit's own is "seed"
+        # without the number of seeds of the sweep (the unit's own is "seed"); the logger
+        # flattens the train group to train.lr, ...
+        hparams = {**config_record(config), **item.as_dict()}
         board = TensorBoardLogger(ctx.tensorboard, NAME, hparams, members=[item.key])
     with board or nullcontext():
         history = fit(model, task, train, progress=False, on_epoch=board)

@@ -15,7 +15,7 @@ from hypermod.records import read_unit_files
 from hypermod.reporting import Section, diverged_runs, markdown_table
 from hypermod.results import write_atomic
 from hypermod.sweep import Experiment, config_record, settings_differ
-from hypermod.sweep.spec import legacy_settings
+from hypermod.sweep.spec import flat_settings, legacy_settings, moved_settings, upgrade_settings
 
 QUICK_MARK = "(quick settings: a smoke test, not evidence)"
 
@@ -56,6 +56,10 @@ def load_results(directory: str | Path) -> tuple[dict[str, list[dict[str, Any]]]
     used, skipped = read_unit_files(paths, row_fields)
     for path, record in used:
         record["path"] = str(path)
+        experiment = EXPERIMENTS.get(record["experiment"])
+        if experiment is not None:  # an older record's settings in the current shape
+            record["config"] = upgrade_settings(record["config"],
+                                                moved_settings(experiment.quick))
         grouped.setdefault(record["experiment"], []).append(record)
     return grouped, skipped
 
@@ -67,7 +71,8 @@ def _stderr(message: str) -> None:
 def is_quick(experiment: Experiment, config: dict[str, Any]) -> bool:
     """Whether `config` (a record's) is the experiment's quick settings, grid aside."""
     return not settings_differ(config_record(experiment.quick), config, experiment.grid_fields,
-                               legacy_settings(experiment.quick))
+                               legacy_settings(experiment.quick),
+                               moved_settings(experiment.quick))
 
 
 def _union(values: Iterable[Any]) -> list[Any]:
@@ -88,7 +93,7 @@ def _settings_table(records: list[dict[str, Any]], grid_fields: Iterable[str]) -
         if field in config and all(isinstance(v, list) for v in lists):
             config[field] = _union(v for values in lists for v in values)
     seeds = sorted({r["unit"]["seed"] for r in records})
-    rows = [{"key": k, "value": json.dumps(v)} for k, v in config.items()]
+    rows = [{"key": k, "value": json.dumps(v)} for k, v in flat_settings(config).items()]
     keys = [k for k in dict.fromkeys(k for r in records for k in r["unit"]) if k != "seed"]
     ran = "; ".join(f"{k}: " + ", ".join(map(str, _union(r["unit"].get(k) for r in records)))
                     for k in keys)

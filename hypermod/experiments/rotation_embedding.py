@@ -13,7 +13,7 @@ chose on the test set); the test errors reported are those of the chosen setting
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,7 +23,15 @@ from hypermod.reporting import Section, final_rows, group_stats, markdown_table,
 from hypermod.reporting import figures as plotting
 from hypermod.reporting.claims import Arm, Claim, judge
 from hypermod.reporting.markdown import pair_cells
-from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
+from hypermod.sweep import (
+    Experiment,
+    SweepContext,
+    Unit,
+    check_settings,
+    check_train,
+    train_legacy,
+    unit,
+)
 from hypermod.tasks import RotationConfig, chance_error
 from hypermod.training import TrainConfig
 
@@ -41,7 +49,9 @@ class RotationEmbeddingConfig:
             embedding_dims index by index for the reference schedule.
         grid: also run every (E, lr) pair, not only the reference's pairs.
         embedding_depth, hyper_depth: encoder depths (3 and 4 in the reference).
-        seeds, epochs, batch_size, limit_train, limit_test: as in rotation-depth.
+        seeds, limit_train, limit_test: as in rotation-depth.
+        train: the training settings (`TrainConfig`), plain SGD as the reference; the
+            learning rate is each unit's (from `lrs`), the seed too.
         val_fraction: share of the training images held out (seeded, the same for every
             run) to choose E and the learning rates on.
     """
@@ -53,19 +63,22 @@ class RotationEmbeddingConfig:
     embedding_depth: int = 3
     hyper_depth: int = 4
     seeds: int = 3
-    epochs: int = 10
-    batch_size: int = 64
+    train: TrainConfig = TrainConfig()
     limit_train: int | None = None
     limit_test: int | None = None
     val_fraction: float = 0.1
 
-    # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0}
+    # What runs made before a setting existed used, and where settings of older records
+    # live now (see `sweep.spec.settings_differ`).
+    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, **train_legacy(TrainConfig())}
+    MOVED: ClassVar[dict[str, str]] = {"epochs": "train.epochs",
+                                        "batch_size": "train.batch_size"}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "embedding_dims", "lrs"),
-                       positive=("embedding_dims", "lrs", "seeds", "epochs", "batch_size"),
+                       positive=("embedding_dims", "lrs", "seeds"),
                        optional_positive=("limit_train", "limit_test"))
+        check_train(self, TrainConfig(), derived={"lr": "lrs"})
         RotationConfig(val_fraction=self.val_fraction)
         paper("embedding", self.embedding_depth)
         paper("hyper", self.hyper_depth)
@@ -79,7 +92,7 @@ class RotationEmbeddingConfig:
 FULL = RotationEmbeddingConfig()
 QUICK = RotationEmbeddingConfig(
     datasets=("digits",), embedding_dims=(650, 2_000, 6_500), lrs=(0.01, 0.03, 0.1),
-    seeds=1, epochs=5, limit_train=2000, limit_test=1000,
+    seeds=1, train=TrainConfig(epochs=5), limit_train=2000, limit_test=1000,
 )
 
 
@@ -108,8 +121,7 @@ def _spec(config: RotationEmbeddingConfig, item: Unit, ctx: SweepContext) -> Rot
                   embedding_dim=None if hyper else p["E"])
     return RotationRun(
         dataset=p["dataset"], model=model,
-        train=TrainConfig(epochs=config.epochs, lr=p["lr"], batch_size=config.batch_size,
-                          seed=item.seed),
+        train=replace(config.train, lr=p["lr"], seed=item.seed),
         task=RotationConfig(val_fraction=config.val_fraction),
         limit_train=config.limit_train, limit_test=config.limit_test, device=ctx.device,
     )

@@ -156,23 +156,94 @@ def config_record(config: Any) -> dict[str, Any]:
 
 def legacy_settings(config: Any) -> dict[str, Any]:
     """The values that records made before a setting existed ran with: a config class's
-    `LEGACY` table (setting -> value), empty when it has none."""
+    `LEGACY` table (setting, dotted for nested ones -> value), empty when it has none."""
     return dict(getattr(type(config), "LEGACY", {}))
+
+
+def moved_settings(config: Any) -> dict[str, str]:
+    """Where settings of older records now live: a config class's `MOVED` table (old
+    name -> dotted new name, e.g. "lr" -> "train.lr"), empty when it has none."""
+    return dict(getattr(type(config), "MOVED", {}))
+
+
+def flat_settings(record: dict[str, Any], moved: dict[str, str] | None = None
+                  ) -> dict[str, Any]:
+    """A config record as dotted name -> value (nested configs flattened), with the
+    names of an older record renamed by `moved`."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, node: dict[str, Any]) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(f"{prefix}{key}.", value)
+            else:
+                out[f"{prefix}{key}"] = value
+
+    walk("", record)
+    for old, new in (moved or {}).items():
+        if old in out and new not in out:
+            out[new] = out.pop(old)
+    return out
+
+
+def upgrade_settings(record: dict[str, Any], moved: dict[str, str]) -> dict[str, Any]:
+    """An older config record in the current shape: each `moved` setting it holds put in
+    its nested place (`{"lr": 0.01}` -> `{"train": {"lr": 0.01}}`); a copy."""
+    out = json.loads(json.dumps(record))
+    for old, new in moved.items():
+        *parents, name = old.split(".")
+        source = out
+        for head in parents:
+            source = source.get(head) if isinstance(source, dict) else None
+        if not isinstance(source, dict) or name not in source:
+            continue
+        *heads, leaf = new.split(".")
+        node = out
+        for head in heads:
+            node = node.setdefault(head, {})
+        node.setdefault(leaf, source.pop(name))
+    return out
 
 
 def settings_differ(old: dict[str, Any], new: dict[str, Any],
                     grid_fields: Iterable[str] = (),
-                    legacy: dict[str, Any] | None = None) -> list[str]:
-    """The settings, outside `grid_fields`, whose values differ between two config records.
+                    legacy: dict[str, Any] | None = None,
+                    moved: dict[str, str] | None = None) -> list[str]:
+    """The settings, outside `grid_fields`, whose values differ between two config records
+    (dotted names for nested configs: "train.lr").
 
     A setting missing from one record counts as its `legacy` value (what runs made before
     it existed did), so adding a setting whose default keeps the old behaviour leaves old
-    sweeps valid.
+    sweeps valid; a setting a record holds under an old name counts under its new one
+    (`moved`), so moving settings into a nested config does too.
     """
     legacy = legacy or {}
-    keys = (old.keys() | new.keys()) - set(grid_fields) - {"seeds"}
+    old, new = flat_settings(old, moved), flat_settings(new, moved)
+    grid = set(grid_fields)
+    keys = {k for k in old.keys() | new.keys()
+            if k not in grid and k.split(".")[0] not in grid} - {"seeds"}
 
     def value(record: dict[str, Any], key: str) -> Any:
         return record[key] if key in record else legacy.get(key)
 
     return sorted(k for k in keys if value(old, k) != value(new, k))
+
+
+def train_legacy(train: Any, prefix: str = "train") -> dict[str, Any]:
+    """A `LEGACY` table for a nested training config: every one of its settings at the
+    value `train` gives it (what the experiment used before it held a `train` config)."""
+    return {f"{prefix}.{k}": v for k, v in config_record(train).items()}
+
+
+def check_train(config: Any, default: Any, derived: dict[str, str] | None = None) -> None:
+    """ValueError unless the experiment config's `train` leaves alone what the experiment
+    sets itself: the seed (each unit's) and the `derived` settings (train setting -> the
+    experiment setting it comes from), which must keep their values in `default`."""
+    name = type(config).__name__
+    if config.train.seed != default.seed:
+        raise ValueError(f"{name}: train.seed is each unit's seed (1..seeds); set seeds "
+                         f"instead")
+    for key, source in (derived or {}).items():
+        if getattr(config.train, key) != getattr(default, key):
+            raise ValueError(f"{name}: train.{key} follows from {source}; set {source} "
+                             f"instead")

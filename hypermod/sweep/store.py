@@ -24,7 +24,13 @@ except ImportError:  # Windows: no advisory locks; concurrent copies are not gua
 
 from hypermod.records import check_unit_record, read_json
 from hypermod.results import SCHEMA, write_json_atomic
-from hypermod.sweep.spec import config_record, legacy_settings, settings_differ
+from hypermod.sweep.spec import (
+    config_record,
+    flat_settings,
+    legacy_settings,
+    moved_settings,
+    settings_differ,
+)
 
 
 class SweepStore:
@@ -43,6 +49,7 @@ class SweepStore:
         self.record = config_record(config)
         self.grid_fields = tuple(grid_fields)
         self.legacy = legacy_settings(config)
+        self.moved = moved_settings(config)
 
     def path(self, key: str) -> Path:
         return self.runs / f"{key}.json"
@@ -60,8 +67,11 @@ class SweepStore:
         replaced: list[str] = []
         if path.exists():
             old = read_settings(path)
-            diff = settings_differ(old, self.record, self.grid_fields, self.legacy)
-            detail = [f"{k}: {old.get(k)!r} -> {self.record.get(k)!r}" for k in diff]
+            diff = settings_differ(old, self.record, self.grid_fields, self.legacy,
+                                   self.moved)
+            before, after = flat_settings(old, self.moved), flat_settings(self.record)
+            detail = [f"{k}: {before.get(k, self.legacy.get(k))!r} -> {after.get(k)!r}"
+                      for k in diff]
             if diff and (self._holds_results() or self._claimed()):
                 raise ValueError(
                     f"{self.directory} holds a sweep with other settings "
@@ -99,8 +109,8 @@ class SweepStore:
     def is_current(self, key: str) -> bool:
         """Whether the unit is finished under this sweep's settings."""
         done = self.finished_record(key)
-        return done is not None and not settings_differ(done["config"], self.record,
-                                                        self.grid_fields, self.legacy)
+        return done is not None and not settings_differ(
+            done["config"], self.record, self.grid_fields, self.legacy, self.moved)
 
     def write(self, key: str, record: dict[str, Any]) -> None:
         """Write a finished unit's record atomically (see `results.write_atomic`)."""

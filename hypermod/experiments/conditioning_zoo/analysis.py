@@ -38,9 +38,9 @@ def reported_rows(records: Sequence[dict[str, Any]]) -> list[Row]:
 
 
 def shared_lr(records: list[dict[str, Any]]) -> float | None:
-    """The one learning rate of the runs' settings (`lr`: what a run without tuning
+    """The one learning rate of the runs' settings (`train.lr`: what a run without tuning
     trains at), the shared-lr ranking's; None when records disagree or lack it."""
-    values = {(r.get("config") or {}).get("lr") for r in records}
+    values = {((r.get("config") or {}).get("train") or {}).get("lr") for r in records}
     return values.pop() if len(values) == 1 else None
 
 

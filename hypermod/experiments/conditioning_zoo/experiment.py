@@ -36,7 +36,9 @@ from hypermod.sweep import (
     SweepContext,
     Unit,
     check_settings,
+    check_train,
     check_tuned,
+    train_legacy,
     tuned_settings,
     tuned_units,
     unit,
@@ -48,6 +50,9 @@ from hypermod.training import TrainConfig, resolve_device, selected_row, train
 NAME = "conditioning-zoo"
 IMAGE_TASKS = ("rotation", "inr")
 DESIGNS = ("trainable", "primary")
+
+
+TRAIN = TrainConfig(lr=1e-3, optimizer="adam")  # 10 epochs, batches of 64
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,10 @@ class ZooExperimentConfig:
         encoder_depth, primary_hidden: the shared architecture family; the encoder width
             is what the budget sets.
         m1, m2, train_instances, test_instances, points: the structured target's sizes.
-        epochs, lr, batch_size, optimizer: training (Adam by default: one lr for methods
-            whose best SGD steps differ by orders of magnitude).
+        train: the training settings (`TrainConfig`; Adam at lr 0.001 by default: one lr
+            for methods whose best SGD steps differ by orders of magnitude); with
+            `train.patience`, early stopping on validation and `train.epochs` the cap.
+            The seed is each unit's; `tune_lr` and `tune_weight_decay` replace those.
         limit_train, limit_test: first N images of the image data sets.
         val_fraction: share of the training images held out (seeded, the same for every
             run) to choose on: the ranking and every selection read validation data.
@@ -80,7 +87,6 @@ class ZooExperimentConfig:
             drawn apart from training and test).
         tune_lr, tune_weight_decay: values every (method, budget, task) trains at, seeds
             x values as one ensemble; the report chooses per method on validation data.
-        patience, cuts: early stopping on validation (`TrainConfig`); epochs is the cap.
         seeds: repetitions.
     """
 
@@ -101,38 +107,29 @@ class ZooExperimentConfig:
     train_instances: int = 4096
     test_instances: int = 1024
     points: int = 32
-    epochs: int = 10
-    lr: float = 1e-3
-    batch_size: int = 64
-    optimizer: str = "adam"
+    train: TrainConfig = TRAIN
     limit_train: int | None = None
     limit_test: int | None = None
     val_fraction: float = 0.1
     val_instances: int = 512
     tune_lr: tuple[float, ...] = ()
     tune_weight_decay: tuple[float, ...] = ()
-    patience: int | None = None
-    cuts: int = 0
     seeds: int = 3
 
-    # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
+    # What runs made before a setting existed used, and where settings of older records
+    # live now (see `sweep.spec.settings_differ`).
     LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "val_instances": 0,
                                          "tune_lr": [], "tune_weight_decay": [],
-                                         "patience": None, "cuts": 0,
                                          "designs": ["trainable"], "init_ablation": [],
                                          "ablation_budgets": [],
-                                         "pca_components": []}
-
-    def train_config(self) -> TrainConfig:
-        """The training settings every member starts from."""
-        return TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
-                           optimizer=self.optimizer, patience=self.patience, cuts=self.cuts)
+                                         "pca_components": [], **train_legacy(TRAIN)}
+    MOVED: ClassVar[dict[str, str]] = {k: f"train.{k}" for k in (
+        "epochs", "lr", "batch_size", "optimizer", "patience", "cuts")}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "methods", "budgets"),
                        positive=("budgets", "m1", "m2", "train_instances", "test_instances",
-                                 "val_instances", "points", "epochs", "lr", "batch_size",
-                                 "seeds"),
+                                 "val_instances", "points", "seeds"),
                        optional_positive=("limit_train", "limit_test"))
         unknown = (sorted(set(self.methods) - set(METHODS)) + sorted(set(self.tasks) -
                                                                      set(IMAGE_TASKS))
@@ -157,7 +154,7 @@ class ZooExperimentConfig:
                                  f"{init!r}; list only the other inits")
             for method in takes_init(self.methods):
                 configure(method, init=init)
-        self.train_config()
+        check_train(self, TRAIN)
         check_tuned("lr", self.tune_lr)
         check_tuned("weight_decay", self.tune_weight_decay)
         for method in self.methods:  # each method checks the shared sizes its own way
@@ -173,13 +170,13 @@ class ZooExperimentConfig:
 FULL = ZooExperimentConfig(budgets=(5_000, 20_000, 80_000), designs=DESIGNS,
                            init_ablation=("default",), ablation_budgets=(20_000,),
                            train_instances=1024, test_instances=512, val_instances=256,
-                           epochs=10, limit_train=2000, limit_test=1000,
-                           tune_lr=(3e-4, 1e-3, 3e-3, 1e-2), patience=2, cuts=1, seeds=5)
+                           train=replace(TRAIN, patience=2, cuts=1), limit_train=2000,
+                           limit_test=1000, tune_lr=(3e-4, 1e-3, 3e-3, 1e-2), seeds=5)
 QUICK = ZooExperimentConfig(datasets=("digits", "structured"), budgets=(5_000, 20_000),
                             designs=DESIGNS, init_ablation=("default",), train_instances=512,
-                            test_instances=256, val_instances=128, points=16, epochs=3,
-                            lr=3e-3, limit_train=600, limit_test=300, tune_lr=(1e-3, 3e-3),
-                            patience=1, seeds=2)
+                            test_instances=256, val_instances=128, points=16,
+                            train=replace(TRAIN, epochs=3, lr=3e-3, patience=1),
+                            limit_train=600, limit_test=300, tune_lr=(1e-3, 3e-3), seeds=2)
 
 
 def _shared(config: ZooExperimentConfig, method: str, design: str) -> bool:
@@ -257,7 +254,7 @@ def run_ensemble(config: ZooExperimentConfig, items: list[Unit],
         members.append(build_model(match.config, sizes, instances=instances))
     model = (members[0] if len(items) == 1 else Ensemble(members, ctx.ensemble_mode))
     model = model.to(resolve_device(ctx.device))
-    histories = train(model, task, [replace(config.train_config(), seed=u.seed, **tuned_settings(u))
+    histories = train(model, task, [replace(config.train, seed=u.seed, **tuned_settings(u))
                               for u in items],
                       accel=ctx.accel, progress=ctx.progress)
     scores = _inr_scores(task, model, members) if p["task"] == "inr" else [{}] * len(items)

@@ -252,7 +252,7 @@ def render(summary: dict[str, Any], records: list[dict[str, Any]], outdir: Path)
 def _scope(records: list[dict[str, Any]]) -> str:
     """What the run does not show, from the settings it ran with."""
     config = (records[0].get("config") or {}) if records else {}
-    images = config.get("limit_train")
+    images, train = config.get("limit_train"), config.get("train") or {}
     seeds = len({(r.get("unit") or {}).get("seed") for r in records})
     tuned = [k.removeprefix("tune_") for k in ("tune_lr", "tune_weight_decay")
              if config.get(k)]
@@ -260,8 +260,8 @@ def _scope(records: list[dict[str, Any]]) -> str:
     return ("What this run does not show: "
             + (f"the image tasks used the first {images:,} training images" if images
                else "the image tasks used every training image")
-            + f"; training stopped at {config.get('epochs')} epochs at most, with "
-              f"{config.get('optimizer', 'adam')} only; "
+            + f"; training stopped at {train.get('epochs')} epochs at most, with "
+              f"{train.get('optimizer', 'adam')} only; "
             + (f"only {' and '.join(tuned)} {'was' if len(tuned) == 1 else 'were'} tuned"
                if tuned else "nothing was tuned (one learning rate for every method)")
             + " (not widths, depth or the encoder family, which every method shares); "

@@ -26,18 +26,30 @@ from __future__ import annotations
 import functools
 import math
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import torch
 
 from hypermod.experiments.modularity_scaling.regression import mse, scaling_config
 from hypermod.experiments.modularity_scaling.report import NAME, ROW_FIELDS, report
 from hypermod.models import Sizes, activation, build_model, counts
-from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
+from hypermod.sweep import (
+    Experiment,
+    SweepContext,
+    Unit,
+    check_settings,
+    check_train,
+    train_legacy,
+    unit,
+)
 from hypermod.tasks import RegressionTask
 from hypermod.tasks.synthetic import TARGETS, SyntheticSet, make_target, splits
 from hypermod.training import TrainConfig, fit, resolve_device, selected_row
+
+# Adam, batches of 256 instances, cuts after 15 passes without a gain, stop after the third
+TRAIN = TrainConfig(lr=1e-2, batch_size=256, test_batch_size=4096, optimizer="adam",
+                    patience=15, cuts=3)
 
 
 @dataclass(frozen=True)
@@ -65,13 +77,13 @@ class ScalingConfig:
         target_seed: seed of the targets (the same function for every run).
         train_instances, val_instances, test_instances, points: set sizes (instances
             times points per instance); each seed draws its own sets.
-        batch_instances: instances per Adam step.
-        lr, max_steps, patience, decays: Adam through the one training loop, evaluated
-            on the validation set after every pass over the training instances: after
-            `patience` passes without a 0.1% better validation MSE the learning rate is
-            cut by 0.3, after `decays` cuts training stops and the best state is kept;
-            `max_steps` (rounded up to whole passes) is the cap, and a run stopped by it
-            is not converged.
+        train, max_steps: Adam through the one training loop (`TrainConfig`: lr 0.01,
+            batches of `train.batch_size` instances), evaluated on the validation set
+            after every pass over the training instances: after `train.patience` passes
+            without a 0.1% better validation MSE the learning rate is cut by 0.3, after
+            `train.cuts` cuts training stops and the best state is kept; `max_steps`
+            (rounded up to whole passes: the passes, `train.epochs`, follow from it) is
+            the cap, and a run stopped by it is not converged. The seed is each unit's.
         seeds: repetitions (initialization, batch order and data sets).
     """
 
@@ -94,29 +106,32 @@ class ScalingConfig:
     val_instances: int = 256
     test_instances: int = 1024
     points: int = 16
-    batch_instances: int = 256
-    lr: float = 1e-2
+    train: TrainConfig = TRAIN
     max_steps: int = 8000
-    patience: int = 15
-    decays: int = 3
     seeds: int = 3
+
+    # What runs made before a setting existed used, and where settings of older records
+    # live now (see `sweep.spec.settings_differ`).
+    LEGACY: ClassVar[dict[str, Any]] = train_legacy(TRAIN)
+    MOVED: ClassVar[dict[str, str]] = {"batch_instances": "train.batch_size",
+                                        "decays": "train.cuts", "lr": "train.lr",
+                                        "patience": "train.patience"}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "m1s", "m2s", "widths", "encoder_widths"),
                        positive=("m1s", "m2s", "structured_m2s", "widths", "encoder_widths",
                                  "totals_encoders", "embedding_dim", "mlp_widths", "r",
                                  "train_instances", "val_instances", "test_instances",
-                                 "points", "batch_instances", "lr", "max_steps", "patience",
-                                 "probe_seeds", "seeds"))
+                                 "points", "max_steps", "probe_seeds", "seeds"))
+        check_train(self, TRAIN, derived={"epochs": "max_steps"})
         for name in ("datasets", "diagnose"):
             unknown = sorted(set(getattr(self, name)) - set(TARGETS))
             if unknown:
                 raise ValueError(f"ScalingConfig.{name}: unknown targets {unknown}; choose "
                                  f"from {TARGETS}")
         activation(self.activation)  # raises ValueError naming the choices
-        if self.delta < 0 or self.decays < 0:
-            raise ValueError(f"ScalingConfig needs delta >= 0 and decays >= 0, got "
-                             f"delta={self.delta}, decays={self.decays}")
+        if self.delta < 0:
+            raise ValueError(f"ScalingConfig needs delta >= 0, got delta={self.delta}")
 
     def encoders(self, target: str) -> tuple[int, ...]:
         """The encoder widths tried at every primary width on `target`, increasing."""
@@ -128,7 +143,7 @@ FULL = ScalingConfig()
 QUICK = ScalingConfig(m1s=(1,), m2s=(2,), structured_m2s=(2,), widths=(1, 4, 16),
                       encoder_widths=(16, 32), totals_encoders=(), mlp_widths=(8, 32),
                       train_instances=256, val_instances=64, test_instances=128, points=8,
-                      batch_instances=256, max_steps=300, patience=20, decays=1, probe_seeds=2,
+                      train=replace(TRAIN, patience=20, cuts=1), max_steps=300, probe_seeds=2,
                       seeds=2)
 
 
@@ -189,13 +204,12 @@ class PointTrainer:
         torch.manual_seed(self.seed)
         model = build_model(config, sizes).to(self.device)
         n_train = train.instances.shape[0]
-        steps_per_pass = math.ceil(n_train / c.batch_instances)
+        steps_per_pass = math.ceil(n_train / c.train.batch_size)
         start = time.perf_counter()
-        history = fit(model, RegressionTask(train, test, val), TrainConfig(
-            epochs=math.ceil(c.max_steps * budget / steps_per_pass), lr=c.lr,
-            batch_size=c.batch_instances, test_batch_size=4096, optimizer="adam",
-            seed=self.seed, patience=c.patience * budget, cuts=c.decays),
-            progress=False)
+        patience = None if c.train.patience is None else c.train.patience * budget
+        history = fit(model, RegressionTask(train, test, val), replace(
+            c.train, epochs=math.ceil(c.max_steps * budget / steps_per_pass),
+            seed=self.seed, patience=patience), progress=False)
         best = selected_row(history)
         roles = counts(config, sizes)
         test_mse = best["test_loss"] if best["test_loss"] is not None else math.nan

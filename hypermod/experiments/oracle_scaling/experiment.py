@@ -35,8 +35,8 @@ from __future__ import annotations
 import functools
 import math
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import torch
 
@@ -49,13 +49,30 @@ from hypermod.experiments.oracle_scaling.fitting import (
 from hypermod.experiments.oracle_scaling.report import NAME, ROW_FIELDS, report
 from hypermod.models import Ensemble
 from hypermod.models.oracle import OracleEmbedding, OracleHyper
-from hypermod.sweep import Experiment, SweepContext, Unit, check_settings, unit
+from hypermod.sweep import (
+    Experiment,
+    SweepContext,
+    Unit,
+    check_settings,
+    check_train,
+    train_legacy,
+    unit,
+)
 from hypermod.tasks.oracle import OracleSets, OracleTask, sample_oracle
 from hypermod.tasks.synthetic import SmoothTarget
 from hypermod.training import TrainConfig, resolve_device
 from hypermod.training.loop import selected_row, train
 
 TARGETS = ("smooth", "structured")  # the data sets: built in, nothing to find
+
+
+# Adam with early stopping (patience 15 epochs, 3 cuts), cap 400 epochs; batch sizes are
+# set per run from `batch_fraction` and the instances
+TRAIN = TrainConfig(epochs=400, lr=1e-2, optimizer="adam", patience=15, cuts=3)
+# the structured part's settings of older records (in the class body `structured` is a field)
+STRUCTURED_LEGACY = train_legacy(structured.TRAIN, "structured.train")
+STRUCTURED_MOVED = {f"structured.{old}": f"structured.{new}"
+                    for old, new in structured.StructuredConfig.MOVED.items()}
 
 
 @dataclass(frozen=True)
@@ -72,11 +89,12 @@ class OracleConfig:
         code_dims: E (the first runs at every K, the others at K_max only: the E control).
         points: training, validation and test points per instance.
         r, delta, target_seed, data_seed: the smooth target and the draw of its instances.
-        lr, batch_fraction, steps_per_epoch, epochs, patience, cuts: Adam through the one
-            loop, on batches of K * batch_fraction instances with all their points, an
-            epoch being at least `steps_per_epoch` steps; after `patience` epochs without
-            a 0.1% better validation MSE the learning rate is cut by 0.3, after `cuts`
-            cuts training stops; `epochs` is the cap.
+        train, batch_fraction, steps_per_epoch: Adam through the one loop (`TrainConfig`:
+            lr 0.01, cap 400 epochs, patience 15, 3 cuts), on batches of K *
+            batch_fraction instances with all their points (the batch sizes follow from
+            it), an epoch being at least `steps_per_epoch` steps; after `train.patience`
+            epochs without a 0.1% better validation MSE the learning rate is cut by 0.3,
+            after `train.cuts` cuts training stops; the seed is each unit's.
         polish_steps: L-BFGS iterations after Adam (0: none).
         seeds: repetitions (initialization and batch order), one seed ensemble.
         structured: the structured-target part's settings.
@@ -95,15 +113,18 @@ class OracleConfig:
     delta: float = 0.1
     target_seed: int = 0
     data_seed: int = 1
-    lr: float = 1e-2
+    train: TrainConfig = TRAIN
     batch_fraction: float = 0.25
     steps_per_epoch: int = 16
-    epochs: int = 400
-    patience: int = 15
-    cuts: int = 3
     polish_steps: int = 300
     seeds: int = 10
     structured: structured.StructuredConfig = structured.FULL
+
+    # What runs made before a setting existed used, and where settings of older records
+    # live now (see `sweep.spec.settings_differ`).
+    LEGACY: ClassVar[dict[str, Any]] = {**train_legacy(TRAIN), **STRUCTURED_LEGACY}
+    MOVED: ClassVar[dict[str, str]] = {
+        **{k: f"train.{k}" for k in ("lr", "epochs", "patience", "cuts")}, **STRUCTURED_MOVED}
 
     def __post_init__(self) -> None:
         if isinstance(self.structured, dict):  # from a saved config or --set
@@ -112,9 +133,10 @@ class OracleConfig:
         check_settings(self, nonempty=("datasets", "m2s", "hyper_widths", "embedding_widths",
                                        "k_fractions", "code_dims"),
                        positive=("m1", "m2s", "hyper_widths", "embedding_widths", "instances",
-                                 "k_fractions", "code_dims", "points", "r", "lr",
-                                 "batch_fraction", "steps_per_epoch", "epochs", "patience",
-                                 "seeds"))
+                                 "k_fractions", "code_dims", "points", "r",
+                                 "batch_fraction", "steps_per_epoch", "seeds"))
+        check_train(self, TRAIN, derived={"batch_size": "batch_fraction",
+                                          "test_batch_size": "instances"})
         unknown = sorted(set(self.datasets) - set(TARGETS))
         if unknown:
             raise ValueError(f"OracleConfig.datasets: unknown {unknown}; choose from {TARGETS}")
@@ -124,16 +146,14 @@ class OracleConfig:
         if small:
             raise ValueError(f"OracleConfig: K_max={self.instances} divided by {small} is not "
                              f"a whole number of at least 4 instances")
-        if not self.batch_fraction <= 1 or self.delta < 0 or self.cuts < 0 \
-                or self.polish_steps < 0:
-            raise ValueError(f"OracleConfig needs 0 < batch_fraction <= 1, delta >= 0, "
-                             f"cuts >= 0 and polish_steps >= 0; got {self.batch_fraction}, "
-                             f"{self.delta}, {self.cuts}, {self.polish_steps}")
+        if not self.batch_fraction <= 1 or self.delta < 0 or self.polish_steps < 0:
+            raise ValueError(f"OracleConfig needs 0 < batch_fraction <= 1, delta >= 0 and "
+                             f"polish_steps >= 0; got {self.batch_fraction}, {self.delta}, "
+                             f"{self.polish_steps}")
 
     def train_config(self, seed: int, instances: int) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, lr=self.lr, optimizer="adam", seed=seed,
-                           batch_size=self.batch(instances), test_batch_size=instances,
-                           patience=self.patience, cuts=self.cuts)
+        return replace(self.train, seed=seed, batch_size=self.batch(instances),
+                       test_batch_size=instances)
 
     def batch(self, instances: int) -> int:
         return max(1, round(instances * self.batch_fraction))
@@ -142,7 +162,8 @@ class OracleConfig:
 FULL = OracleConfig()
 QUICK = OracleConfig(m2s=(1, 2), hyper_widths=(1, 4, 16), embedding_widths=(1, 4, 16),
                      instances=16, k_fractions=(2, 1), code_dims=(4, 8), points=(32, 16, 32),
-                     epochs=20, patience=5, cuts=1, polish_steps=10, seeds=3,
+                     train=replace(TRAIN, epochs=20, patience=5, cuts=1), polish_steps=10,
+                     seeds=3,
                      structured=structured.QUICK)
 
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 import functools
 import math
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import torch
 
@@ -37,13 +37,18 @@ from hypermod.experiments.oracle_scaling.analysis import t_interval
 from hypermod.models import Sizes, build_model, counts
 from hypermod.reporting.inference import ALPHA
 from hypermod.reporting.verdict import HELD, INCONCLUSIVE, NOT_HELD, Verdict
-from hypermod.sweep import SweepContext, Unit, check_settings, unit
+from hypermod.sweep import SweepContext, Unit, check_settings, check_train, unit
 from hypermod.tasks import RegressionTask
 from hypermod.tasks.synthetic import StructuredTarget, splits
 from hypermod.training import TrainConfig, fit, resolve_device, selected_row
 
 METHODS = ("hyper", "embedding", "mlp")
 Row = dict[str, Any]
+
+
+# Adam, batches of 256 instances, early stopping with two cuts, cap 150 epochs
+TRAIN = TrainConfig(epochs=150, lr=3e-3, batch_size=256, test_batch_size=4096,
+                    optimizer="adam", patience=8, cuts=2)
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,9 @@ class StructuredConfig:
         activation: of g, q and the MLP (f and e use ReLU); tanh as g*'s.
         train_instances, val_instances, test_instances, points: set sizes (instances x
             points per instance); the test instances are new.
-        batch_instances, lr, epochs, patience, cuts: Adam through the one loop, early
-            stopping on the validation set with cuts; `epochs` the cap.
+        train: the training settings (`TrainConfig`): Adam through the one loop, batches
+            of 256 instances, early stopping on the validation set with cuts, `epochs`
+            the cap; the seed is each unit's.
         seeds: its own number of seeds (initialization, order and the sets' draw), at
             most the sweep's.
     """
@@ -80,13 +86,13 @@ class StructuredConfig:
     val_instances: int = 256
     test_instances: int = 512
     points: int = 16
-    batch_instances: int = 256
-    lr: float = 3e-3
-    epochs: int = 150
-    patience: int = 8
-    cuts: int = 2
+    train: TrainConfig = TRAIN
     target_seed: int = 0
     seeds: int = 5
+
+    # Where settings of older records live now (see `sweep.spec.settings_differ`).
+    MOVED: ClassVar[dict[str, str]] = {"batch_instances": "train.batch_size", **{
+        k: f"train.{k}" for k in ("lr", "epochs", "patience", "cuts")}}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("hyper_widths", "hyper_encoders", "embedding_widths",
@@ -95,10 +101,8 @@ class StructuredConfig:
                                  "hyper_widths", "hyper_encoders", "embedding_widths",
                                  "embedding_encoders", "embedding_dim", "mlp_widths",
                                  "train_instances", "val_instances", "test_instances",
-                                 "points", "batch_instances", "lr", "epochs", "patience",
-                                 "seeds"))
-        if self.cuts < 0:
-            raise ValueError(f"StructuredConfig.cuts must be >= 0, got {self.cuts}")
+                                 "points", "seeds"))
+        check_train(self, TRAIN)
 
 
 FULL = StructuredConfig()
@@ -106,7 +110,8 @@ QUICK = StructuredConfig(m2=4, teacher_primary=8, teacher_width=16, hyper_widths
                          hyper_encoders=(8, 16), embedding_widths=(8, 32),
                          embedding_encoders=(16,), embedding_dim=8, mlp_widths=(16, 64),
                          train_instances=256, val_instances=64, test_instances=64, points=8,
-                         batch_instances=64, epochs=10, patience=3, cuts=1, seeds=3)
+                         train=replace(TRAIN, batch_size=64, epochs=10, patience=3, cuts=1),
+                         seeds=3)
 
 
 def units(config: StructuredConfig, seeds: int) -> list[Unit]:
@@ -143,10 +148,8 @@ def run(config: StructuredConfig, item: Unit, ctx: SweepContext) -> list[dict[st
     torch.manual_seed(item.seed)
     model = build_model(method_config, sizes).to(device)
     start = time.perf_counter()
-    history = fit(model, RegressionTask(train, test, val), TrainConfig(
-        epochs=config.epochs, lr=config.lr, batch_size=config.batch_instances,
-        test_batch_size=4096, optimizer="adam", seed=item.seed, patience=config.patience,
-        cuts=config.cuts), progress=False)
+    history = fit(model, RegressionTask(train, test, val),
+                  replace(config.train, seed=item.seed), progress=False)
     best = selected_row(history)
     roles = counts(method_config, sizes)
     test_mse = best["test_loss"] if best["test_loss"] is not None else math.nan

@@ -7,7 +7,7 @@ with plain SGD, batch 64, for 10 epochs; E = 10 d_x + 10 for the embedding metho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from hypermod.experiments.rotation import RotationRun, default_activation, unit_rows
@@ -16,7 +16,9 @@ from hypermod.sweep import (
     SweepContext,
     Unit,
     check_settings,
+    check_train,
     check_tuned,
+    train_legacy,
     tuned_units,
     unit,
 )
@@ -35,47 +37,45 @@ class RotationDepthConfig:
         methods: "hyper" and/or "embedding".
         depths: encoder depths (hidden-to-hidden blocks of f and e).
         seeds: repetitions per (data set, method, depth); seeds 1..seeds.
-        epochs, lr, batch_size: plain SGD as in the reference.
+        train: the training settings (`TrainConfig`): plain SGD as in the reference;
+            with `train.patience`, early stopping on validation and `train.epochs` the
+            cap (None: every run trains all its epochs, as the paper). The seed is each
+            unit's.
         limit_train, limit_test: use only the first N images (None: all).
         binning, interpolation: rotation-task settings (reference defaults).
         val_fraction: share of the training images held out for validation (0: the
             paper's runs choose nothing, so all of them train).
         tune_lr: learning rates to train every (method, depth) at, seeds x values as one
             ensemble; the report chooses one per method and depth on validation data.
-            Empty: `lr` alone, as the paper.
-        patience, cuts: early stopping on validation (see `TrainConfig`); `epochs` is then
-            the cap. None: every run trains all its epochs, as the paper.
+            Empty: `train.lr` alone, as the paper.
     """
 
     datasets: tuple[str, ...] = ("mnist", "cifar10")
     methods: tuple[str, ...] = ("hyper", "embedding")
     depths: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 9)
     seeds: int = 5
-    epochs: int = 10
-    lr: float = 0.01
-    batch_size: int = 64
+    train: TrainConfig = TrainConfig()
     limit_train: int | None = None
     limit_test: int | None = None
     binning: str = "reference"
     interpolation: str = "nearest"
     val_fraction: float = 0.0
     tune_lr: tuple[float, ...] = ()
-    patience: int | None = None
-    cuts: int = 0
 
-    # What runs made before a setting existed used (see `sweep.spec.settings_differ`).
+    # What runs made before a setting existed used, and where settings of older records
+    # live now (see `sweep.spec.settings_differ`).
     LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "tune_lr": [],
-                                         "patience": None, "cuts": 0}
+                                         **train_legacy(TrainConfig())}
+    MOVED: ClassVar[dict[str, str]] = {k: f"train.{k}" for k in (
+        "epochs", "lr", "batch_size", "patience", "cuts")}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "methods", "depths"),
-                       positive=("seeds", "epochs", "lr", "batch_size"),
-                       optional_positive=("limit_train", "limit_test"))
+                       positive=("seeds",), optional_positive=("limit_train", "limit_test"))
         # The components check the rest with their own messages.
-        TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
-                    patience=self.patience, cuts=self.cuts)
+        check_train(self, TrainConfig())
         check_tuned("lr", self.tune_lr)
-        if (self.tune_lr or self.patience) and not self.val_fraction:
+        if (self.tune_lr or self.train.patience) and not self.val_fraction:
             raise ValueError("tune_lr and patience choose on validation data: set "
                              "val_fraction (for example 0.1)")
         RotationConfig(binning=self.binning, interpolation=self.interpolation,
@@ -87,7 +87,7 @@ class RotationDepthConfig:
 
 FULL = RotationDepthConfig()
 QUICK = RotationDepthConfig(
-    datasets=("digits",), depths=(2, 5, 9), seeds=2, epochs=10, lr=0.05,
+    datasets=("digits",), depths=(2, 5, 9), seeds=2, train=TrainConfig(epochs=10, lr=0.05),
     limit_train=2000, limit_test=1000,
 )
 
@@ -108,8 +108,7 @@ def _spec(config: RotationDepthConfig, item: Unit, ctx: SweepContext) -> Rotatio
     return RotationRun(
         dataset=p["dataset"],
         model=paper(p["method"], p["depth"], activation=default_activation(p["dataset"])),
-        train=TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
-                          seed=item.seed, patience=config.patience, cuts=config.cuts),
+        train=replace(config.train, seed=item.seed),
         task=RotationConfig(binning=config.binning, interpolation=config.interpolation,
                             val_fraction=config.val_fraction),
         limit_train=config.limit_train,

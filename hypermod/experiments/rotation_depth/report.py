@@ -68,11 +68,11 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     out["datasets"] = _judged(finals, chance)
     longest = max(row["epoch"] for r in records for row in r["rows"])
     # with learning-rate cuts a run's epoch-10 row is no longer a fixed-lr run's
-    uncut = all(not r["config"].get("cuts") for r in records)
-    if list(tuned) == ["lr"] and any(r["lr"] == FULL.lr for r in every) \
-            and longest >= FULL.epochs and uncut:
-        fixed, stopped = rows_at_epoch(records, FULL.epochs, lr=FULL.lr)
-        out["fixed"] = {"lr": FULL.lr, "epochs": FULL.epochs, "stopped": stopped,
+    uncut = all(not r["config"].get("train", {}).get("cuts") for r in records)
+    if list(tuned) == ["lr"] and any(r["lr"] == FULL.train.lr for r in every) \
+            and longest >= FULL.train.epochs and uncut:
+        fixed, stopped = rows_at_epoch(records, FULL.train.epochs, lr=FULL.train.lr)
+        out["fixed"] = {"lr": FULL.train.lr, "epochs": FULL.train.epochs, "stopped": stopped,
                         "datasets": _judged(fixed, chance),
                         "stats": group_stats(fixed, BY, "test_error")}
     return out
