@@ -259,7 +259,7 @@ def test_resume_without_a_checkpoint_says_it_starts_afresh(tmp_path, capsys):
 
 
 def test_a_bad_zoo_init_is_refused_before_anything_is_written(tmp_path, capsys):
-    assert main(["sweep", "conditioning-zoo", "--set", "init=zeros", "--no-progress",
+    assert main(["sweep", "conditioning-zoo", "--set", "model.init=zeros", "--no-progress",
                  "--out", str(tmp_path / "z")]) == 2
     assert "unknown init 'zeros'; choose one of ('default', 'hyperfan')" in \
         capsys.readouterr().err
@@ -267,7 +267,7 @@ def test_a_bad_zoo_init_is_refused_before_anything_is_written(tmp_path, capsys):
 
 
 def test_a_zoo_primary_without_hidden_layers_runs(tmp_path, capsys):
-    assert main(["--threads", "1", "sweep", "conditioning-zoo", "--set", "primary_hidden=",
+    assert main(["--threads", "1", "sweep", "conditioning-zoo", "--set", "model.primary_hidden=",
                  "--set", "methods=hyper", "--set", "budgets=5000", "--set",
                  "datasets=structured", "--set", "train.epochs=1", "--seeds", "1", "--no-progress",
                  "--set", "designs=trainable", "--set", "tune_lr=", "--set", "init_ablation=",

@@ -1,6 +1,7 @@
-"""Every experiment holds its training settings as one `train: TrainConfig` group (issue 22):
-`--set train.lr=...` means the same everywhere, old names are refused with the new one,
-and sweeps and reports made under the old flat names still resume and rebuild."""
+"""Every experiment holds its training settings as one `train: TrainConfig` group, and the
+conditioning zoo its shared architecture as `model: HyperConfig` (issue 22): `--set
+train.lr=...` means the same everywhere, old names are refused with the new one, and
+sweeps and reports made under the old flat names still resume and rebuild."""
 
 import dataclasses
 import json
@@ -25,7 +26,8 @@ def _old_record(config) -> dict:
     """The config record an older hypermod wrote: the moved settings at their old flat
     names, the training settings it did not have absent."""
     flat = flat_settings(config_record(config))
-    old = {k: v for k, v in flat.items() if not k.startswith(("train.", "structured.train."))}
+    groups = tuple({new.rsplit(".", 1)[0] + "." for new in moved_settings(config).values()})
+    old = {k: v for k, v in flat.items() if not k.startswith(groups)}
     for before, after in moved_settings(config).items():
         old[before] = flat[after]
     record: dict = {}
@@ -62,7 +64,7 @@ def test_a_record_in_the_old_shape_counts_as_the_same_settings(name):
     experiment = EXPERIMENTS[name]
     quick = experiment.quick
     old = _old_record(quick)
-    assert "train" not in old
+    assert "train" not in old and "model" not in old
     same = settings_differ(old, config_record(quick), experiment.grid_fields,
                            legacy_settings(quick), moved_settings(quick))
     assert same == []
@@ -153,3 +155,21 @@ def test_a_frame_puts_old_and_new_records_in_one_column(tmp_path):
     df = load_frame(tmp_path, moved=moved)
     assert set(df["config.train.epochs"]) == {30} and "config.epochs" not in df
     assert "config.epochs" in load_frame(tmp_path)  # without the table, as written
+
+
+def test_the_zoo_offers_its_model_group_to_every_method():
+    from hypermod.experiments.conditioning_zoo.designs import method_config
+    from hypermod.models import Sizes
+
+    quick = EXPERIMENTS["conditioning-zoo"].quick
+    deeper = override(quick, ["model.encoder_depth=3", "model.activation=tanh"])
+    sizes = Sizes(16, 2, 1)
+    for method in quick.methods:
+        for design in quick.designs:
+            got = method_config(deeper, method, 20_000, sizes, design).config
+            assert (got.encoder_depth, got.activation) == (3, "tanh"), (method, design)
+            assert method_config(quick, method, 20_000, sizes, design).config.encoder_depth == 2
+    with pytest.raises(ValueError, match="'init' of ZooExperimentConfig is now 'model.init'"):
+        override(quick, ["init=default"])
+    with pytest.raises(ValueError, match="model.encoder_hidden follows from budgets"):
+        override(quick, ["model.encoder_hidden=8"])

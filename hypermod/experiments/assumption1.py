@@ -33,7 +33,7 @@ from hypermod.sweep import (
     Unit,
     check_settings,
     check_train,
-    train_legacy,
+    group_legacy,
     unit,
 )
 from hypermod.tasks.limits import images_on, limited
@@ -71,7 +71,7 @@ class Assumption1Config:
 
     # What runs made before a setting existed used, and where settings of older records
     # live now (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = train_legacy(TRAIN)
+    LEGACY: ClassVar[dict[str, Any]] = group_legacy(TRAIN)
     MOVED: ClassVar[dict[str, str]] = {k: f"train.{k}" for k in (
         "epochs", "lr", "momentum", "batch_size", "test_batch_size")}
 

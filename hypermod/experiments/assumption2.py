@@ -37,7 +37,7 @@ from hypermod.sweep import (
     check_settings,
     check_train,
     config_record,
-    train_legacy,
+    group_legacy,
     unit,
 )
 from hypermod.tasks import ClassificationTask
@@ -72,7 +72,7 @@ class Assumption2Config:
 
     # What runs made before a setting existed used, and where settings of older records
     # live now (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = train_legacy(TRAIN)
+    LEGACY: ClassVar[dict[str, Any]] = group_legacy(TRAIN)
     MOVED: ClassVar[dict[str, str]] = {k: f"train.{k}" for k in ("epochs", "lr", "batch_size")}
 
     def __post_init__(self) -> None:

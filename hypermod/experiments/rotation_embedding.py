@@ -29,7 +29,7 @@ from hypermod.sweep import (
     Unit,
     check_settings,
     check_train,
-    train_legacy,
+    group_legacy,
     unit,
 )
 from hypermod.tasks import RotationConfig, chance_error
@@ -70,7 +70,7 @@ class RotationEmbeddingConfig:
 
     # What runs made before a setting existed used, and where settings of older records
     # live now (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, **train_legacy(TrainConfig())}
+    LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, **group_legacy(TrainConfig())}
     MOVED: ClassVar[dict[str, str]] = {"epochs": "train.epochs",
                                         "batch_size": "train.batch_size"}
 

@@ -229,10 +229,10 @@ def settings_differ(old: dict[str, Any], new: dict[str, Any],
     return sorted(k for k in keys if value(old, k) != value(new, k))
 
 
-def train_legacy(train: Any, prefix: str = "train") -> dict[str, Any]:
-    """A `LEGACY` table for a nested training config: every one of its settings at the
-    value `train` gives it (what the experiment used before it held a `train` config)."""
-    return {f"{prefix}.{k}": v for k, v in config_record(train).items()}
+def group_legacy(group: Any, prefix: str = "train") -> dict[str, Any]:
+    """A `LEGACY` table for a nested config (`train`, `model`): every one of its settings
+    at the value `group` gives it (what the experiment used before it held the group)."""
+    return {f"{prefix}.{k}": v for k, v in config_record(group).items()}
 
 
 def check_train(config: Any, default: Any, derived: dict[str, str] | None = None) -> None:

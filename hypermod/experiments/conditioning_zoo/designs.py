@@ -22,7 +22,15 @@ def takes_init(methods) -> list[str]:
 def is_ablation(config, point: dict) -> bool:
     """Whether a unit's point is an init-ablation run: a method that takes an init,
     started from another one than the experiment's."""
-    return point.get("init", config.init) != config.init and bool(takes_init([point["method"]]))
+    main = config.model.init
+    return point.get("init", main) != main and bool(takes_init([point["method"]]))
+
+
+def shared(config) -> dict:
+    """The experiment's `model` settings every method is offered (`configure` gives each
+    the ones it has): all but the encoder width, which the budget sets, and the method."""
+    return {f.name: getattr(config.model, f.name) for f in fields(config.model)
+            if f.init and f.name != "encoder_hidden"}
 
 
 def method_config(config, method: str, budget: int, sizes: Sizes,
@@ -36,11 +44,12 @@ def method_config(config, method: str, budget: int, sizes: Sizes,
     budget (g's width stays put). The MLP has no encoder: all of it is primary, so it is
     that size, far under the budget (its note says so).
     """
-    shared = dict(encoder_depth=config.encoder_depth, primary_hidden=config.primary_hidden)
-    settings = configure(method, init=init or config.init, **shared)
+    offered = shared(config)
+    settings = configure(method, **{**offered, "init": init or offered["init"]})
     if design == "trainable":
         return match_budget(settings, budget, sizes)
-    reference = match_budget(configure("hyper", **shared), budget, sizes).config
+    reference = match_budget(configure("hyper", **{**offered, "init": "default"}), budget,
+                             sizes).config
     target = counts(reference, sizes)["primary"]
     primary = match_budget(settings, target, sizes, count="primary", vary_other=False)
     if method == "mlp":

@@ -29,16 +29,25 @@ from hypermod.experiments.conditioning_zoo.designs import (
     code_dim,
     is_ablation,
     method_config,
+    shared,
     takes_init,
 )
-from hypermod.models import METHODS, Ensemble, Sizes, build_model, configure, counts
+from hypermod.models import (
+    METHODS,
+    Ensemble,
+    HyperConfig,
+    Sizes,
+    build_model,
+    configure,
+    counts,
+)
 from hypermod.sweep import (
     SweepContext,
     Unit,
     check_settings,
     check_train,
     check_tuned,
-    train_legacy,
+    group_legacy,
     tuned_settings,
     tuned_units,
     unit,
@@ -53,6 +62,7 @@ DESIGNS = ("trainable", "primary")
 
 
 TRAIN = TrainConfig(lr=1e-3, optimizer="adam")  # 10 epochs, batches of 64
+MODEL = HyperConfig(encoder_depth=2, primary_hidden=(16,), init="hyperfan")
 
 
 @dataclass(frozen=True)
@@ -67,14 +77,16 @@ class ZooExperimentConfig:
         budgets: trainable-parameter budgets each method is matched to.
         designs: "trainable" (trainable parameters matched) and/or "primary" (the primary
             network matched to the paper's g at that budget, the encoder filling the rest).
-        init: "hyperfan" for the hypernetworks (the others keep PyTorch's init), or
-            "default" for all.
+        model: the shared architecture, as the registry's config of the paper's
+            hypernetwork (`HyperConfig`: encoder depth 2, g with one hidden layer of 16,
+            `init` "hyperfan" for the hypernetworks, the others keeping PyTorch's, or
+            "default" for all); every method takes the settings it has of it
+            (`models.configure`), and the budget sets `encoder_hidden` (and the widths
+            the design turns).
         init_ablation: other inits the hypernetworks that take one also run at (trainable
             design), as an ablation; empty: none. ablation_budgets: the budgets it runs at
             (empty: every budget).
         pca_components: INR baselines' PCA sizes, besides each method's code size.
-        encoder_depth, primary_hidden: the shared architecture family; the encoder width
-            is what the budget sets.
         m1, m2, train_instances, test_instances, points: the structured target's sizes.
         train: the training settings (`TrainConfig`; Adam at lr 0.001 by default: one lr
             for methods whose best SGD steps differ by orders of magnitude); with
@@ -96,12 +108,10 @@ class ZooExperimentConfig:
                                 "chunked-hyper", "partial-hyper", "mip-hyper", "mlp")
     budgets: tuple[int, ...] = (50_000, 200_000, 800_000)
     designs: tuple[str, ...] = ("trainable",)
-    init: str = "hyperfan"
+    model: HyperConfig = MODEL
     init_ablation: tuple[str, ...] = ()
     ablation_budgets: tuple[int, ...] = ()
     pca_components: tuple[int, ...] = (4, 16)
-    encoder_depth: int = 2
-    primary_hidden: tuple[int, ...] = (16,)
     m1: int = 2
     m2: int = 4
     train_instances: int = 4096
@@ -122,9 +132,11 @@ class ZooExperimentConfig:
                                          "tune_lr": [], "tune_weight_decay": [],
                                          "designs": ["trainable"], "init_ablation": [],
                                          "ablation_budgets": [],
-                                         "pca_components": [], **train_legacy(TRAIN)}
+                                         "pca_components": [], **group_legacy(TRAIN),
+                                         **group_legacy(MODEL, "model")}
     MOVED: ClassVar[dict[str, str]] = {k: f"train.{k}" for k in (
-        "epochs", "lr", "batch_size", "optimizer", "patience", "cuts")}
+        "epochs", "lr", "batch_size", "optimizer", "patience", "cuts")} | {
+        k: f"model.{k}" for k in ("init", "encoder_depth", "primary_hidden")}
 
     def __post_init__(self) -> None:
         check_settings(self, nonempty=("datasets", "methods", "budgets"),
@@ -149,17 +161,20 @@ class ZooExperimentConfig:
             raise ValueError("ZooExperimentConfig: the init ablation runs in the trainable "
                              "design, which designs leaves out; add it or drop init_ablation")
         for init in self.init_ablation:
-            if init == self.init:
+            if init == self.model.init:
                 raise ValueError(f"ZooExperimentConfig: init_ablation repeats the main init "
                                  f"{init!r}; list only the other inits")
             for method in takes_init(self.methods):
                 configure(method, init=init)
         check_train(self, TRAIN)
+        if self.model.encoder_hidden != MODEL.encoder_hidden:
+            raise ValueError("ZooExperimentConfig: model.encoder_hidden follows from budgets "
+                             "(each method's widths are matched to them); set budgets "
+                             "instead")
         check_tuned("lr", self.tune_lr)
         check_tuned("weight_decay", self.tune_weight_decay)
         for method in self.methods:  # each method checks the shared sizes its own way
-            configure(method, primary_hidden=self.primary_hidden,
-                      encoder_depth=self.encoder_depth, init=self.init)
+            configure(method, **shared(self))
         RotationConfig(val_fraction=self.val_fraction)
 
 
@@ -196,7 +211,7 @@ def units(config: ZooExperimentConfig) -> list[Unit]:
         for d in config.datasets:
             for task in (("regression",) if d == "structured" else config.tasks):
                 out += [unit(seed, dataset=d, task=task, method=m, budget=b, design=design,
-                             init=config.init if m in takes else "default")
+                             init=config.model.init if m in takes else "default")
                         for design in config.designs for m in config.methods
                         for b in config.budgets if not _shared(config, m, design)]
                 out += [unit(seed, dataset=d, task=task, method=m, budget=b,

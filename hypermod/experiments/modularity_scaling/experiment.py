@@ -40,7 +40,7 @@ from hypermod.sweep import (
     Unit,
     check_settings,
     check_train,
-    train_legacy,
+    group_legacy,
     unit,
 )
 from hypermod.tasks import RegressionTask
@@ -112,7 +112,7 @@ class ScalingConfig:
 
     # What runs made before a setting existed used, and where settings of older records
     # live now (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = train_legacy(TRAIN)
+    LEGACY: ClassVar[dict[str, Any]] = group_legacy(TRAIN)
     MOVED: ClassVar[dict[str, str]] = {"batch_instances": "train.batch_size",
                                         "decays": "train.cuts", "lr": "train.lr",
                                         "patience": "train.patience"}

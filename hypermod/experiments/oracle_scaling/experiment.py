@@ -55,7 +55,7 @@ from hypermod.sweep import (
     Unit,
     check_settings,
     check_train,
-    train_legacy,
+    group_legacy,
     unit,
 )
 from hypermod.tasks.oracle import OracleSets, OracleTask, sample_oracle
@@ -70,7 +70,7 @@ TARGETS = ("smooth", "structured")  # the data sets: built in, nothing to find
 # set per run from `batch_fraction` and the instances
 TRAIN = TrainConfig(epochs=400, lr=1e-2, optimizer="adam", patience=15, cuts=3)
 # the structured part's settings of older records (in the class body `structured` is a field)
-STRUCTURED_LEGACY = train_legacy(structured.TRAIN, "structured.train")
+STRUCTURED_LEGACY = group_legacy(structured.TRAIN, "structured.train")
 STRUCTURED_MOVED = {f"structured.{old}": f"structured.{new}"
                     for old, new in structured.StructuredConfig.MOVED.items()}
 
@@ -122,7 +122,7 @@ class OracleConfig:
 
     # What runs made before a setting existed used, and where settings of older records
     # live now (see `sweep.spec.settings_differ`).
-    LEGACY: ClassVar[dict[str, Any]] = {**train_legacy(TRAIN), **STRUCTURED_LEGACY}
+    LEGACY: ClassVar[dict[str, Any]] = {**group_legacy(TRAIN), **STRUCTURED_LEGACY}
     MOVED: ClassVar[dict[str, str]] = {
         **{k: f"train.{k}" for k in ("lr", "epochs", "patience", "cuts")}, **STRUCTURED_MOVED}
 

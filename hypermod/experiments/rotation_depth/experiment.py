@@ -18,7 +18,7 @@ from hypermod.sweep import (
     check_settings,
     check_train,
     check_tuned,
-    train_legacy,
+    group_legacy,
     tuned_units,
     unit,
 )
@@ -65,7 +65,7 @@ class RotationDepthConfig:
     # What runs made before a setting existed used, and where settings of older records
     # live now (see `sweep.spec.settings_differ`).
     LEGACY: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "tune_lr": [],
-                                         **train_legacy(TrainConfig())}
+                                         **group_legacy(TrainConfig())}
     MOVED: ClassVar[dict[str, str]] = {k: f"train.{k}" for k in (
         "epochs", "lr", "batch_size", "patience", "cuts")}
 
