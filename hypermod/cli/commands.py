@@ -158,10 +158,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from hypermod.experiments import EXPERIMENTS
     from hypermod.frame import check_table_target, load_frame, write_csv
+    from hypermod.sweep.spec import moved_settings
 
     check_table_target(args.csv, args.directory, args.force)  # before reading anything
     frame = load_frame(args.directory, {n: e.row_fields for n, e in EXPERIMENTS.items()},
-                       {n: getattr(type(e.quick), "MOVED", {}) for n, e in EXPERIMENTS.items()})
+                       {n: moved_settings(e.quick) for n, e in EXPERIMENTS.items()})
     for message in frame.attrs.get("skipped", []):
         print(f"skipped {message}")
     if frame.empty:
