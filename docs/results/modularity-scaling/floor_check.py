@@ -21,8 +21,8 @@ from hypermod.experiments.modularity_scaling.experiment import FULL, PointTraine
 from hypermod.sweep.spec import config_record, moved_settings, settings_differ
 from hypermod.sweep.store import read_settings
 
-# The committed run: FULL scaled to 2 cores (one encoder width, patience 10 passes).
-RUN = replace(FULL, encoder_widths=(64,), train=replace(FULL.train, patience=10))
+# The committed run's settings: the experiment's full ones.
+RUN = FULL
 SWEEP = Path(__file__).parent / "modularity-scaling" / "sweep.json"
 SEED = 1
 CASES = ((64, 1e-2, 4096), (256, 3e-3, 4096), (64, 1e-2, 16384), (256, 3e-3, 16384))
