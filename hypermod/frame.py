@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hypermod.records import check_run_record, read_json, read_unit_files
+from hypermod.records import check_run_record, read_json, read_unit_files, upgrade_settings
 from hypermod.results import write_atomic
 
 # Row fields that hold parameter counts: by role (a dict), or the trainable total.
@@ -162,10 +162,8 @@ def _run_rows(record: dict[str, Any], path: Path) -> list[dict[str, Any]]:
 def _unit_rows(record: dict[str, Any], path: Path,
                moved: Mapping[str, str]) -> list[dict[str, Any]]:
     unit = record["unit"]
-    tail = _tail(record, record["config"], path)
-    for old, new in moved.items():  # an older record's setting in its current column
-        if f"config.{old}" in tail and f"config.{new}" not in tail:
-            tail[f"config.{new}"] = tail.pop(f"config.{old}")
+    # an older record's settings in their current columns (config.train.lr)
+    tail = _tail(record, upgrade_settings(record["config"], moved), path)
     status = "diverged" if any(row.get("diverged") for row in record["rows"]) else "finished"
     out = []
     for row in record["rows"]:

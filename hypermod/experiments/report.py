@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from hypermod.experiments.registry import EXPERIMENTS
-from hypermod.records import read_unit_files
+from hypermod.records import read_unit_files, upgrade_settings
 from hypermod.reporting import Section, diverged_runs, markdown_table
 from hypermod.results import write_atomic
 from hypermod.sweep import Experiment, config_record, settings_differ
-from hypermod.sweep.spec import flat_settings, legacy_settings, moved_settings, upgrade_settings
+from hypermod.sweep.spec import flat_settings, legacy_settings, moved_settings
 
 QUICK_MARK = "(quick settings: a smoke test, not evidence)"
 

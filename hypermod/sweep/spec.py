@@ -186,25 +186,6 @@ def flat_settings(record: dict[str, Any], moved: dict[str, str] | None = None
     return out
 
 
-def upgrade_settings(record: dict[str, Any], moved: dict[str, str]) -> dict[str, Any]:
-    """An older config record in the current shape: each `moved` setting it holds put in
-    its nested place (`{"lr": 0.01}` -> `{"train": {"lr": 0.01}}`); a copy."""
-    out = json.loads(json.dumps(record))
-    for old, new in moved.items():
-        *parents, name = old.split(".")
-        source = out
-        for head in parents:
-            source = source.get(head) if isinstance(source, dict) else None
-        if not isinstance(source, dict) or name not in source:
-            continue
-        *heads, leaf = new.split(".")
-        node = out
-        for head in heads:
-            node = node.setdefault(head, {})
-        node.setdefault(leaf, source.pop(name))
-    return out
-
-
 def settings_differ(old: dict[str, Any], new: dict[str, Any],
                     grid_fields: Iterable[str] = (),
                     legacy: dict[str, Any] | None = None,
